@@ -1,3 +1,13 @@
-// Ferry benchmarks: `dotnet run -c Release --project bench/Ferry.Bench -- <name>` (see docs/benchmarks.md).
-Console.Error.WriteLine("usage: Ferry.Bench <benchmark>");
-return 2;
+// Ferry benchmarks. `dotnet run -c Release --project bench/Ferry.Bench -- <name> [args]`; see docs/benchmarks.md.
+return args.FirstOrDefault() switch
+{
+    "engine" => await Ferry.Bench.Engine.EngineOverheadBenchmark.Run(args[1..]),
+    "coldstart" => Ferry.Bench.Engine.ColdStartBenchmark.Run(args[1..]),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Ferry.Bench engine [iterations] | coldstart [ferry.dll] [runs] | mapping [records]");
+    return 2;
+}

@@ -1,3 +1,2 @@
-// The `ferry` command. Verbs are wired in Cli/ (DESIGN §6).
-Console.Error.WriteLine("ferry: the command line is being built; see README.md.");
-return 2;
+// The `ferry` command (DESIGN §6). Verbs live in Cli/, one file each.
+return await Ferry.Cli.FerryCommand.InvokeAsync(args);

@@ -170,6 +170,13 @@ public static class Js
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>Writes a state value to a stream (raw JSON members are copied, not re-parsed).</summary>
+    public static void WriteTo(Stream stream, object? value, bool indented = false)
+    {
+        using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        Write(writer, value);
+    }
+
     public static string ToJson(object? value, bool indented = false) => Encoding.UTF8.GetString(ToUtf8(value, indented));
 
     // ---- conversion from CLR values -------------------------------------------------------------
