@@ -164,5 +164,12 @@ public sealed class EdgeSpec
 
     public bool Disabled { get; init; }
 
+    /// <summary>
+    /// For an expression: where its text starts in ferry.yaml (after an opening quote; the first content line of a
+    /// block), so a compile error at expression column c is at Location.Column + c - 1. Otherwise where the target is named.
+    /// </summary>
     public required SourceLocation Location { get; init; }
+
+    /// <summary>Where the target step id is written (null: same as <see cref="Location"/>).</summary>
+    public SourceLocation? TargetLocation { get; init; }
 }
