@@ -149,13 +149,15 @@ internal sealed partial class SpecReader
         var ids = workflow.Steps.Select(s => s.Id).ToArray();
         var edges = workflow.Steps.SelectMany(s => s.Next.Select(e => (From: $"step '{s.Id}'", Edge: e)))
             .Concat(workflow.Triggers.SelectMany(t => t.Next.Select(e => (From: $"trigger '{t.Name}'", Edge: e))));
+        var unknownTargets = 0;
         foreach (var (from, edge) in edges)
         {
             if (ids.Contains(edge.Target)) continue;
+            unknownTargets++;
             var location = edge.TargetLocation ?? edge.Location;
             _diagnostics.Add(new Diagnostic(SpecCodes.UnknownNextStep,
                 $"The 'next' of {from} in workflow '{workflow.Name}' goes to '{edge.Target}', which is not a step of this workflow.", location,
-                Hint(Suggestions.DidYouMean(edge.Target, ids), $"Steps of '{workflow.Name}': {string.Join(", ", ids)}.")));
+                Hint(DidYouMean(edge.Target, ids), $"Steps of '{workflow.Name}': {string.Join(", ", ids)}.")));
         }
 
         foreach (var cycle in ProjectGraph.FindCycles(workflow))
@@ -165,7 +167,8 @@ internal sealed partial class SpecReader
                 "A workflow is a directed acyclic graph: remove or redirect one of these edges (to repeat work, loop inside a step's code)."));
         }
 
-        if (workflow.Steps.Count == 0) return;
+        // A misspelt target usually explains the steps it leaves unreachable: report the cause only.
+        if (workflow.Steps.Count == 0 || unknownTargets > 0) return;
         foreach (var step in ProjectGraph.Unreachable(workflow))
         {
             var from = workflow.Triggers.Count == 0 ? $"the first step '{workflow.Steps[0].Id}' (the workflow has no trigger)" : "any trigger";

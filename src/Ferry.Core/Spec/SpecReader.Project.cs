@@ -1,5 +1,3 @@
-using Ferry.Diagnostics;
-
 namespace Ferry.Spec;
 
 internal sealed partial class SpecReader
@@ -189,7 +187,7 @@ internal sealed partial class SpecReader
     {
         if (_options.KnownAdaptors.Count == 0 || _options.KnownAdaptors.Contains(adaptor)) return;
         Error(SpecCodes.UnknownAdaptor, $"Unknown adaptor '{adaptor}' in {owner}.", node,
-            Hint(Suggestions.DidYouMean(adaptor, _options.KnownAdaptors),
+            Hint(DidYouMean(adaptor, _options.KnownAdaptors),
                 $"Known adaptors: {string.Join(", ", _options.KnownAdaptors.Order(StringComparer.Ordinal))} (see `ferry docs`)."));
     }
 }

@@ -100,7 +100,7 @@ internal sealed partial class SpecReader
     {
         if (_credentials.FirstOrDefault(c => c.Name == name) is { } declared) return declared;
         Error(SpecCodes.UnknownCredential, $"Credential '{name}' is not declared under 'credentials:'.", node,
-            Hint(Suggestions.DidYouMean(name, _credentials.Select(c => c.Name)),
+            Hint(DidYouMean(name, _credentials.Select(c => c.Name)),
                 $"Declare it at the top of ferry.yaml: credentials: {{ {name}: {{ adaptor: <kind> }} }} (values live on the server or in the credentials file, never in ferry.yaml)."));
         return null;
     }
@@ -159,7 +159,7 @@ internal sealed partial class SpecReader
         if (File.Exists(full)) return full;
         var candidates = ProjectFiles(extension);
         Error(missingCode, $"The {kind} file '{relative}' of {where} does not exist (looked for {DisplayPath(relative)}).", node,
-            Hint(Suggestions.DidYouMean(relative, candidates), $"Create the file, or fix the path (relative to the folder of ferry.yaml)."));
+            Hint(DidYouMean(relative, candidates), $"Create the file, or fix the path (relative to the folder of ferry.yaml)."));
         return null;
     }
 

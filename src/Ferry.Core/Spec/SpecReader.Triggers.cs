@@ -1,4 +1,3 @@
-using Ferry.Diagnostics;
 using NCrontab;
 
 namespace Ferry.Spec;
@@ -45,7 +44,7 @@ internal sealed partial class SpecReader
             if (type is null)
             {
                 Error(SpecCodes.UnknownTriggerType, $"Unknown trigger type '{typeText}' in {where}.", typeNode,
-                    Hint(Suggestions.DidYouMean(typeText, TriggerTypes), "Use webhook, cron or manual."));
+                    Hint(DidYouMean(typeText, TriggerTypes), "Use webhook, cron or manual."));
             }
         }
 
@@ -144,7 +143,7 @@ internal sealed partial class SpecReader
         if (TimeZoneInfo.TryFindSystemTimeZoneById(text, out _)) return text;
         var ids = TimeZoneInfo.GetSystemTimeZones().Select(z => z.Id).Append("UTC").ToArray();
         Error(SpecCodes.UnknownTimeZone, $"Unknown time zone '{text}' in {where}.", node,
-            Hint(Suggestions.DidYouMean(text, ids), "Use an IANA time zone id such as Africa/Kampala, Europe/Paris or UTC."));
+            Hint(DidYouMean(text, ids), "Use an IANA time zone id such as Africa/Kampala, Europe/Paris or UTC."));
         return null;
     }
 

@@ -68,7 +68,7 @@ internal sealed partial class SpecReader
             if (known.Contains(key)) continue;
             var explanation = explainElsewhere?.Invoke(key);
             Error(SpecCodes.UnknownKey, $"Unknown key '{key}' in {where}.", entry.Key,
-                explanation ?? Hint(Suggestions.DidYouMean(key, known), $"Valid keys here: {string.Join(", ", known)}."));
+                explanation ?? Hint(DidYouMean(key, known), $"Valid keys here: {string.Join(", ", known)}."));
         }
     }
 
@@ -179,8 +179,45 @@ internal sealed partial class SpecReader
         var text = ReadString(node, what);
         if (text is null || allowed.Contains(text)) return text;
         Error(code, $"{Capitalize(what)} '{text}' is not one of: {string.Join(", ", allowed)}.", node,
-            Hint(Suggestions.DidYouMean(text, allowed), $"Use one of: {string.Join(", ", allowed)}."));
+            Hint(DidYouMean(text, allowed), $"Use one of: {string.Join(", ", allowed)}."));
         return null;
+    }
+
+    /// <summary>
+    /// "Did you mean 'x'?" using <see cref="Suggestions"/>, falling back to a candidate that shares all the words of
+    /// what was typed (retain_errors → retain_with_errors, hmis → hmis-db) or swaps two neighbouring letters (lable → label).
+    /// </summary>
+    internal static string DidYouMean(string word, IEnumerable<string> candidates)
+    {
+        var list = candidates as IReadOnlyCollection<string> ?? candidates.ToArray();
+        var best = Suggestions.Closest(word, list) ?? Loose(word, list);
+        return best is null ? "" : $"Did you mean '{best}'?";
+    }
+
+    private static string? Loose(string word, IReadOnlyCollection<string> candidates)
+    {
+        if (word.Length < 3) return null;
+        var lower = word.ToLowerInvariant();
+        var swapped = candidates.Where(c => IsAdjacentSwap(lower, c.ToLowerInvariant())).ToArray();
+        if (swapped.Length == 1) return swapped[0];
+        var words = Words(lower);
+        var sharing = candidates.Where(c => words.All(w => Words(c.ToLowerInvariant()).Any(cw => cw.StartsWith(w, StringComparison.Ordinal)))).ToArray();
+        return sharing.Length == 1 ? sharing[0] : null;
+    }
+
+    private static string[] Words(string text) => text.Split(['-', '_', '/', '.', ' '], StringSplitOptions.RemoveEmptyEntries);
+
+    private static bool IsAdjacentSwap(string a, string b)
+    {
+        if (a.Length != b.Length) return false;
+        var first = -1;
+        for (var i = 0; i < a.Length; i++)
+        {
+            if (a[i] == b[i]) continue;
+            if (first >= 0) return i == first + 1 && a[first] == b[i] && a[i] == b[first] && a[(i + 1)..] == b[(i + 1)..];
+            first = i;
+        }
+        return false;
     }
 
     private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
