@@ -139,6 +139,7 @@ public sealed class StepSpec
     /// <summary>Project-relative mapping spec path (.yaml or .csv), applied before <see cref="Code"/>.</summary>
     public string? Map { get; init; }
 
+    /// <summary>Where the <c>map:</c> path is written in ferry.yaml.</summary>
     public SourceLocation? MapLocation { get; init; }
 
     public IReadOnlyList<EdgeSpec> Next { get; init; } = [];

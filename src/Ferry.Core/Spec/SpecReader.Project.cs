@@ -84,7 +84,7 @@ internal sealed partial class SpecReader
                 if (adaptorNode is null || adaptorNode is YScalar)
                 {
                     Error(SpecCodes.MissingKey, $"Credential '{key.Value}' does not say which adaptor it is for.", key,
-                        $"Write: {key.Value}: {{ adaptor: http }} (with the adaptor kind that uses it).");
+                        $"Write: {key.Value}: {{ adaptor: <kind> }} with the adaptor kind that uses it{(_options.KnownAdaptors.Count > 0 ? $" ({string.Join(", ", _options.KnownAdaptors.Order(StringComparer.Ordinal))})" : "")}.");
                 }
                 continue;
             }
