@@ -139,6 +139,7 @@ public sealed class StepSpec
     /// <summary>Project-relative mapping spec path (.yaml or .csv), applied before <see cref="Code"/>.</summary>
     public string? Map { get; init; }
 
+    /// <summary>Where the <c>map:</c> path is written in ferry.yaml.</summary>
     public SourceLocation? MapLocation { get; init; }
 
     public IReadOnlyList<EdgeSpec> Next { get; init; } = [];
@@ -164,5 +165,12 @@ public sealed class EdgeSpec
 
     public bool Disabled { get; init; }
 
+    /// <summary>
+    /// For an expression: where its text starts in ferry.yaml (after an opening quote; the first content line of a
+    /// block), so a compile error at expression column c is at Location.Column + c - 1. Otherwise where the target is named.
+    /// </summary>
     public required SourceLocation Location { get; init; }
+
+    /// <summary>Where the target step id is written (null: same as <see cref="Location"/>).</summary>
+    public SourceLocation? TargetLocation { get; init; }
 }
