@@ -434,14 +434,26 @@ public sealed class HttpAdaptorTests : IAsyncLifetime
         Assert.Contains(h.Log.Entries, e => e.Message.StartsWith("[dryrun] http.post not performed", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("""{"token":"tok-123456","username":"u","password":"p"}""", "more than one kind of authentication")]
+    [InlineData("""{"username":"ana"}""", "a username but no password")]
+    [InlineData("""{"baseUrl":"ftp://files"}""", "is not an absolute http(s) URL")]
+    public void Inconsistent_credential_is_refused_when_the_adaptor_is_created(string credential, string expected)
+    {
+        var catalog = new AdaptorCatalog([typeof(HttpAdaptor).Assembly]);
+        Assert.True(catalog.TryGet("http", out var d));
+        var context = new AdaptorHarness("http", Js.Parse(credential)!).Context;
+        var e = Assert.Throws<AdaptorException>(() => d.Create(context));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
-    public async Task Adaptor_is_described_by_its_attributes_for_docs_and_credential_checks()
+    public void Adaptor_is_described_by_its_attributes_for_docs_and_credential_checks()
     {
         var catalog = new AdaptorCatalog([typeof(HttpAdaptor).Assembly]);
         Assert.True(catalog.TryGet("http", out var d));
         Assert.Contains(d.Operations, o => o.Name == "getAll" && o.Attribute.Kind == OperationKind.Read);
         Assert.Contains("password", d.CredentialFields.Where(f => f.Secret).Select(f => f.Name));
         Assert.DoesNotContain("baseUrl", d.CredentialFields.Where(f => f.Secret).Select(f => f.Name));
-        await Task.CompletedTask;
     }
 }
