@@ -37,7 +37,19 @@ public sealed class AdaptorDescriptor
     /// <summary>Credential fields that are not secret (everything else is scrubbed).</summary>
     public IReadOnlySet<string> PublicCredentialFields => CredentialFields.Where(f => !f.Secret).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
 
-    public Adaptor Create(AdaptorContext context) => (Adaptor)_factory.Invoke([context]);
+    /// <summary>Creates an instance; an exception from the adaptor's constructor (e.g. a bad credential) is rethrown as is.</summary>
+    public Adaptor Create(AdaptorContext context)
+    {
+        try
+        {
+            return (Adaptor)_factory.Invoke([context]);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+            throw;
+        }
+    }
 
     /// <summary>Checks a credential's values against the schema: missing required fields and wrong types.</summary>
     public IReadOnlyList<Diagnostic> ValidateCredential(string credentialName, JsObject? values, string source)
