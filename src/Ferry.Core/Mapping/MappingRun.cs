@@ -1,0 +1,446 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+using System.Text.Json;
+using Ferry.Json;
+
+namespace Ferry.Mapping;
+
+/// <summary>
+/// One execution of a compiled mapping over a UTF-8 records array. Records are read with
+/// <see cref="Utf8JsonReader"/> (no DOM); each needed member is kept as offsets (<see cref="Val"/>);
+/// derived values go to a per-record scratch buffer; the output is written byte by byte into one
+/// buffer presized from the input, which becomes the target's <see cref="RawJson"/>.
+/// </summary>
+internal sealed partial class MappingRun
+{
+    private static readonly SearchValues<byte> NeedsEscape = SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Select(b => (byte)b), (byte)'"', (byte)'\\']);
+
+    private readonly CompiledMapping _m;
+    private readonly ReadOnlyMemory<byte> _input;
+    private readonly MappingErrorMode _mode;
+    private readonly MappingReport _report;
+    private readonly Val[] _slots;
+    private readonly Val[] _refs;
+    private readonly Val[] _results;
+    private readonly List<(int Field, string Rule, string Message)> _errors = [];
+    private byte[] _scratch = new byte[4096];
+    private int _scratchLen;
+    private byte[] _out;
+    private int _outLen;
+    private JsArray? _rejected;
+
+    public MappingRun(CompiledMapping m, ReadOnlyMemory<byte> input, MappingErrorMode mode, MappingReport report)
+    {
+        _m = m;
+        _input = input;
+        _mode = mode;
+        _report = report;
+        _slots = new Val[m.TopKeys.Length];
+        _refs = new Val[m.Refs.Length];
+        _results = new Val[m.Fields.Length];
+        _out = new byte[Math.Max(64, input.Length + (input.Length / 16))];
+    }
+
+    public (RawJson? Output, JsArray? Rejected) Execute(bool single)
+    {
+        var reader = new Utf8JsonReader(_input.Span, new JsonReaderOptions { MaxDepth = 256 });
+        reader.Read();
+        Span<byte> nameBuffer = stackalloc byte[256];
+        if (single)
+        {
+            var ok = ProcessRecord(ref reader, 0, nameBuffer);
+            if (!ok) _outLen = 0;
+            if (_outLen == 0) Put("null"u8);
+        }
+        else
+        {
+            Put((byte)'[');
+            var index = 0;
+            while (!_report.Stopped && reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                ProcessRecord(ref reader, index++, nameBuffer);
+            }
+            Put((byte)']');
+        }
+        if (_report.Stopped) return (null, null);
+        var bytes = _out;
+        // A buffer much larger than its content would hold on to memory for the rest of the run.
+        if (_outLen < bytes.Length - (bytes.Length / 4)) bytes = _out.AsSpan(0, _outLen).ToArray();
+        _out = [];
+        return (new RawJson(bytes.AsMemory(0, _outLen)), _rejected);
+    }
+
+    private bool ProcessRecord(ref Utf8JsonReader reader, int index, scoped Span<byte> nameBuffer)
+    {
+        _report.Read++;
+        _scratchLen = 0;
+        _errors.Clear();
+        var start = (int)reader.TokenStartIndex;
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            var kind = reader.TokenType;
+            if (kind == JsonTokenType.StartArray) reader.Skip();
+            _errors.Add((-1, "record", $"record {index} is {KindName(kind)}, not an object: every record must be a JSON object"));
+            Reject(index, start, (int)reader.BytesConsumed);
+            return false;
+        }
+        Array.Clear(_slots);
+        var keys = _m.TopKeys;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var slot = FindSlot(ref reader, keys, nameBuffer);
+            reader.Read();
+            if (slot < 0)
+            {
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
+                continue;
+            }
+            Capture(ref reader, 0, ref _slots[slot]);
+        }
+        var end = (int)reader.BytesConsumed;
+        ResolveRefs();
+        var fields = _m.Fields;
+        for (var i = 0; i < fields.Length; i++) _results[i] = Evaluate(fields[i], i);
+        if (_errors.Count > 0)
+        {
+            Reject(index, start, end);
+            return false;
+        }
+        if (_report.Mapped > 0) Put((byte)',');
+        WriteObject(_m.Root);
+        _report.Mapped++;
+        return true;
+    }
+
+    private static int FindSlot(ref Utf8JsonReader reader, byte[][] keys, scoped Span<byte> nameBuffer)
+    {
+        scoped ReadOnlySpan<byte> name = reader.ValueSpan;
+        if (reader.ValueIsEscaped)
+        {
+            if (name.Length > nameBuffer.Length) name = Encoding.UTF8.GetBytes(reader.GetString()!);
+            else name = nameBuffer[..reader.CopyString(nameBuffer)];
+        }
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (name.SequenceEqual(keys[i])) return i;
+        }
+        return -1;
+    }
+
+    /// <summary>Records the current token (offsets relative to <paramref name="baseOffset"/> in the input).</summary>
+    private void Capture(ref Utf8JsonReader reader, int baseOffset, ref Val v)
+    {
+        var start = baseOffset + (int)reader.TokenStartIndex;
+        v.Kind = reader.TokenType;
+        v.RawBuf = Buf.Input;
+        v.TextBuf = Buf.Input;
+        v.RawStart = start;
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                var len = reader.ValueSpan.Length;
+                v.RawLen = len + 2;
+                if (!reader.ValueIsEscaped)
+                {
+                    v.TextStart = start + 1;
+                    v.TextLen = len;
+                }
+                else
+                {
+                    EnsureScratch(len);
+                    var n = reader.CopyString(_scratch.AsSpan(_scratchLen));
+                    v.TextBuf = Buf.Scratch;
+                    v.TextStart = _scratchLen;
+                    v.TextLen = n;
+                    _scratchLen += n;
+                }
+                return;
+            case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                reader.Skip();
+                v.RawLen = baseOffset + (int)reader.BytesConsumed - start;
+                break;
+            default:
+                v.RawLen = reader.ValueSpan.Length;
+                break;
+        }
+        v.TextStart = v.RawStart;
+        v.TextLen = v.RawLen;
+    }
+
+    private void ResolveRefs()
+    {
+        var refs = _m.Refs;
+        for (var i = 0; i < refs.Length; i++)
+        {
+            var r = refs[i];
+            var top = _slots[r.TopSlot];
+            _refs[i] = r.Rest.Length == 0 ? top : ResolveNested(top, r);
+        }
+    }
+
+    private Val ResolveNested(Val container, SourceRef r)
+    {
+        if (container.Kind is not (JsonTokenType.StartObject or JsonTokenType.StartArray)) return default;
+        var reader = new Utf8JsonReader(_input.Span.Slice(container.RawStart, container.RawLen));
+        reader.Read();
+        for (var k = 0; k < r.Rest.Length; k++)
+        {
+            var name = r.Rest[k];
+            if (name is null)
+            {
+                if (reader.TokenType != JsonTokenType.StartArray) return default;
+                for (var e = 0; ; e++)
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.EndArray) return default;
+                    if (e == r.RestIndexes[k]) break;
+                    reader.Skip();
+                }
+            }
+            else
+            {
+                if (reader.TokenType != JsonTokenType.StartObject) return default;
+                var found = false;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var match = reader.ValueTextEquals(name);
+                    reader.Read();
+                    if (match) { found = true; break; }
+                    reader.Skip();
+                }
+                if (!found) return default;
+            }
+        }
+        var v = default(Val);
+        Capture(ref reader, container.RawStart, ref v);
+        return v;
+    }
+
+    // ---- buffers ----------------------------------------------------------------------------------
+
+    private ReadOnlySpan<byte> Bytes(Buf buf) => buf switch
+    {
+        Buf.Input => _input.Span,
+        Buf.Scratch => _scratch,
+        _ => _m.Constants,
+    };
+
+    private ReadOnlySpan<byte> Raw(in Val v) => Bytes(v.RawBuf).Slice(v.RawStart, v.RawLen);
+
+    private ReadOnlySpan<byte> Text(in Val v) => v.Kind switch
+    {
+        JsonTokenType.None or JsonTokenType.Null => [],
+        _ => Bytes(v.TextBuf).Slice(v.TextStart, v.TextLen),
+    };
+
+    private void EnsureScratch(int more)
+    {
+        if (_scratchLen + more <= _scratch.Length) return;
+        Array.Resize(ref _scratch, Math.Max(_scratch.Length * 2, _scratchLen + more));
+    }
+
+    /// <summary>Makes a string value from UTF-8 text (anywhere), writing text and JSON form to scratch.</summary>
+    private Val StringFrom(Buf buf, int start, int len)
+    {
+        EnsureScratch((len * 7) + 2);
+        var source = Bytes(buf).Slice(start, len);
+        var v = new Val { Kind = JsonTokenType.String, RawBuf = Buf.Scratch, TextBuf = Buf.Scratch };
+        if (buf == Buf.Scratch)
+        {
+            v.TextStart = start;
+        }
+        else
+        {
+            source.CopyTo(_scratch.AsSpan(_scratchLen));
+            v.TextStart = _scratchLen;
+            _scratchLen += len;
+            source = _scratch.AsSpan(v.TextStart, len);
+        }
+        v.TextLen = len;
+        v.RawStart = _scratchLen;
+        var dest = _scratch.AsSpan(_scratchLen);
+        dest[0] = (byte)'"';
+        var n = 1 + Escape(source, dest[1..]);
+        dest[n++] = (byte)'"';
+        v.RawLen = n;
+        _scratchLen += n;
+        return v;
+    }
+
+    private static int Escape(ReadOnlySpan<byte> text, Span<byte> dest)
+    {
+        if (text.IndexOfAny(NeedsEscape) < 0)
+        {
+            text.CopyTo(dest);
+            return text.Length;
+        }
+        var n = 0;
+        foreach (var b in text)
+        {
+            switch (b)
+            {
+                case (byte)'"': dest[n++] = (byte)'\\'; dest[n++] = (byte)'"'; break;
+                case (byte)'\\': dest[n++] = (byte)'\\'; dest[n++] = (byte)'\\'; break;
+                case (byte)'\n': dest[n++] = (byte)'\\'; dest[n++] = (byte)'n'; break;
+                case (byte)'\r': dest[n++] = (byte)'\\'; dest[n++] = (byte)'r'; break;
+                case (byte)'\t': dest[n++] = (byte)'\\'; dest[n++] = (byte)'t'; break;
+                case < 0x20:
+                    "\\u00"u8.CopyTo(dest[n..]);
+                    n += 4;
+                    dest[n++] = (byte)"0123456789abcdef"[b >> 4];
+                    dest[n++] = (byte)"0123456789abcdef"[b & 0xF];
+                    break;
+                default: dest[n++] = b; break;
+            }
+        }
+        return n;
+    }
+
+    /// <summary>A number value from digits already in scratch.</summary>
+    private static Val NumberInScratch(int start, int len) =>
+        new() { Kind = JsonTokenType.Number, RawBuf = Buf.Scratch, TextBuf = Buf.Scratch, RawStart = start, RawLen = len, TextStart = start, TextLen = len };
+
+    private static Val Literal(bool? value)
+    {
+        var (offset, len, kind) = value switch
+        {
+            true => (CompiledMapping.TrueOffset, 4, JsonTokenType.True),
+            false => (CompiledMapping.FalseOffset, 5, JsonTokenType.False),
+            null => (CompiledMapping.NullOffset, 4, JsonTokenType.Null),
+        };
+        return new Val { Kind = kind, RawBuf = Buf.Constant, TextBuf = Buf.Constant, RawStart = offset, RawLen = len, TextStart = offset, TextLen = len };
+    }
+
+    private void Put(byte b)
+    {
+        if (_outLen == _out.Length) Grow(1);
+        _out[_outLen++] = b;
+    }
+
+    private void Put(ReadOnlySpan<byte> bytes)
+    {
+        if (_outLen + bytes.Length > _out.Length) Grow(bytes.Length);
+        bytes.CopyTo(_out.AsSpan(_outLen));
+        _outLen += bytes.Length;
+    }
+
+    private void Grow(int more)
+    {
+        var size = Math.Max(_outLen + more, (int)Math.Min(Array.MaxLength, _out.Length + (_out.Length / 2L)));
+        Array.Resize(ref _out, size);
+    }
+
+    // ---- output -------------------------------------------------------------------------------------
+
+    private bool Present(OutNode node)
+    {
+        if (node.Field >= 0) return _results[node.Field].Kind != JsonTokenType.None;
+        foreach (var c in node.Children)
+        {
+            if (Present(c)) return true;
+        }
+        return false;
+    }
+
+    private void WriteObject(OutNode node)
+    {
+        Put((byte)'{');
+        var first = true;
+        foreach (var child in node.Children)
+        {
+            if (!Present(child)) continue;
+            if (!first) Put((byte)',');
+            first = false;
+            Put(child.NameJson);
+            WriteValue(child);
+        }
+        Put((byte)'}');
+    }
+
+    private void WriteValue(OutNode node)
+    {
+        if (node.Field >= 0)
+        {
+            Put(Raw(_results[node.Field]));
+            return;
+        }
+        if (!node.IsArray)
+        {
+            WriteObject(node);
+            return;
+        }
+        Put((byte)'[');
+        var first = true;
+        foreach (var child in node.Children)
+        {
+            if (!Present(child)) continue;
+            if (!first) Put((byte)',');
+            first = false;
+            WriteValue(child);
+        }
+        Put((byte)']');
+    }
+
+    // ---- rejection ----------------------------------------------------------------------------------
+
+    private void Reject(int index, int start, int end)
+    {
+        _report.Rejected++;
+        var record = _input.Span[start..end];
+        var excerpt = Mapper.Excerpt(Encoding.UTF8.GetString(record[..Math.Min(record.Length, 800)]));
+        foreach (var (field, rule, message) in _errors)
+        {
+            var target = field >= 0 ? _m.Fields[field].Spec.Target : "";
+            _report.Add(new MappingIssue(index, target, rule, message, excerpt));
+        }
+        if (_mode == MappingErrorMode.Stop)
+        {
+            _report.Stopped = true;
+            return;
+        }
+        var (f0, rule0, message0) = _errors[0];
+        var entry = new JsObject(6);
+        entry.Set("index", index);
+        entry.Set("rule", rule0);
+        entry.Set("field", f0 >= 0 ? _m.Fields[f0].Spec.Target : null);
+        entry.Set("message", message0);
+        entry.Set("record", new RawJson(record.ToArray()));
+        if (_errors.Count > 1)
+        {
+            var all = new JsArray(_errors.Count);
+            foreach (var (field, rule, message) in _errors)
+            {
+                var issue = new JsObject(3);
+                issue.Set("rule", rule);
+                issue.Set("field", field >= 0 ? _m.Fields[field].Spec.Target : null);
+                issue.Set("message", message);
+                all.Add(issue);
+            }
+            entry.Set("issues", all);
+        }
+        (_rejected ??= []).Add(entry);
+    }
+
+    private static string KindName(JsonTokenType kind) => kind switch
+    {
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a text",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
+        _ => "an object",
+    };
+
+    private string Show(in Val v)
+    {
+        var text = v.Kind == JsonTokenType.String ? Text(v) : Raw(v);
+        var s = Encoding.UTF8.GetString(text[..Math.Min(text.Length, 120)]);
+        return v.Kind == JsonTokenType.String ? $"'{s}'" : s;
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> text) => text.Trim(" \t\r\n"u8).IsEmpty;
+
+    private static bool TryFormatLong(long value, Span<byte> dest, out int written) => Utf8Formatter.TryFormat(value, dest, out written);
+}
