@@ -160,8 +160,8 @@ internal sealed class SandboxChecker(SemanticModel model, UserRegion region, Scr
     {
         if (refusal is null) return;
         var (line, column) = region.Map(node.SpanStart);
-        if (!_seen.Add((line, refusal.What))) return;
-        _found.Add(new RawDiagnostic("FERRY210", $"'{refusal.What}' is not allowed in step code ({refusal.Category}).", refusal.Hint, line, column));
+        if (!_seen.Add((line, refusal.Message))) return;
+        _found.Add(new RawDiagnostic("FERRY210", refusal.Message, refusal.Hint, line, column));
     }
 
     private void Construct(int position, string what, string category, string hint)

@@ -3,7 +3,12 @@ using Microsoft.CodeAnalysis;
 namespace Ferry.Scripting.Roslyn;
 
 /// <summary>Why something is refused: the construct's name, its category and what to do instead.</summary>
-internal sealed record Refusal(string What, string Category, string Hint);
+internal sealed record Refusal(string What, string Category, string Hint, string? Via = null)
+{
+    public string Message => Via is null
+        ? $"'{What}' is not allowed in step code ({Category})."
+        : $"'{What}' (used by '{Via}') is not allowed in step code ({Category}).";
+}
 
 /// <summary>
 /// The compile-time allow-list (DESIGN §3). A type is allowed when it is on the list below, declared by the script
@@ -143,7 +148,7 @@ internal static class SandboxRules
     }
 
     private static Refusal Uses(ISymbol member, Refusal inner) =>
-        inner with { What = $"{inner.What}' (used by '{Name(member)}" };
+        inner with { Via = Name(member) };
 
     private static bool IsGlobals(INamedTypeSymbol type) =>
         type.Name == nameof(StepGlobals) && type.ContainingNamespace.ToDisplayString() == "Ferry.Scripting";
