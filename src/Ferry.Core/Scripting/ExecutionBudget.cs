@@ -20,20 +20,29 @@ public sealed class StepKilledException : Exception
 
 /// <summary>
 /// Time, memory and recursion budget of one step run. The step compiler instruments user code to call
-/// <see cref="Tick"/> at every loop iteration, catch block and call entry (<see cref="Enter"/>), so a runaway
-/// step stops itself; once killed, every later tick throws again, so user code cannot catch its way out.
+/// <see cref="Tick"/> at every loop iteration, label and catch block, <see cref="Enter"/> at every call entry and
+/// <see cref="Count"/> before sized allocations, so a runaway step stops itself. Once killed, every later tick
+/// throws again, so user code cannot catch its way out.
 /// </summary>
+/// <remarks>
+/// Memory is the number of bytes the step allocated (not what it keeps alive): the sum of
+/// <see cref="GC.GetAllocatedBytesForCurrentThread"/> deltas between ticks. When the step's code continues on another
+/// thread after an await, the baseline moves to that thread, so allocations between the last tick on the old thread
+/// and the hop are not counted: the figure is a lower bound, precise for CPU-bound code.
+/// </remarks>
 public sealed class ExecutionBudget
 {
-    private const int MemoryCheckInterval = 256;
+    private static readonly AsyncLocal<ExecutionBudget?> CurrentBudget = new();
+    private static readonly ExecutionBudget NoLimit = new(TimeSpan.FromDays(3650), long.MaxValue);
+
     private readonly long _deadline;
     private readonly long _memoryLimit;
     private readonly CancellationToken _cancellation;
     private StepKilledException? _killed;
-    private int _ticks;
     private long _allocatedBefore;
     private int _threadId;
-    private long _allocatedOnOtherThreads;
+    private long _allocated;
+    private long _ticks;
 
     public ExecutionBudget(TimeSpan time, long memoryBytes, CancellationToken cancellation = default)
     {
@@ -45,7 +54,21 @@ public sealed class ExecutionBudget
         _allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
     }
 
+    /// <summary>A budget that never runs out (tools and tests).</summary>
     public static ExecutionBudget Unlimited => new(TimeSpan.FromDays(3650), long.MaxValue);
+
+    /// <summary>
+    /// The budget of the step running on this logical flow (set by <see cref="CompiledStep.RunAsync"/>). Code inside
+    /// classes a script declares cannot see the script's globals, so its instrumentation reads the budget here.
+    /// </summary>
+    public static ExecutionBudget Current => CurrentBudget.Value ?? NoLimit;
+
+    /// <summary>The budget set for this logical flow, or null (the runner sets and restores it).</summary>
+    internal static ExecutionBudget? Ambient
+    {
+        get => CurrentBudget.Value;
+        set => CurrentBudget.Value = value;
+    }
 
     public TimeSpan Time { get; }
 
@@ -54,26 +77,32 @@ public sealed class ExecutionBudget
     /// <summary>Set once the budget is exhausted or the step was stopped.</summary>
     public StepKilledException? Killed => _killed;
 
-    /// <summary>Bytes allocated by the step so far (approximate across thread hops).</summary>
+    /// <summary>How many ticks (loop iterations, calls, catch blocks) the step made.</summary>
+    public long Ticks => _ticks;
+
+    /// <summary>Bytes allocated by the step so far (a lower bound across thread hops, see remarks).</summary>
     public long AllocatedBytes
     {
         get
         {
-            if (Environment.CurrentManagedThreadId != _threadId) return _allocatedOnOtherThreads;
-            return _allocatedOnOtherThreads + (GC.GetAllocatedBytesForCurrentThread() - _allocatedBefore);
+            if (Environment.CurrentManagedThreadId != _threadId) return _allocated;
+            return _allocated + (GC.GetAllocatedBytesForCurrentThread() - _allocatedBefore);
         }
     }
 
-    /// <summary>Called by instrumented code at loop back-edges and catch blocks.</summary>
+    /// <summary>Called by instrumented code at loop iterations, labels and catch blocks.</summary>
     public void Tick()
     {
         if (_killed is not null) throw _killed;
-        if (Environment.TickCount64 > _deadline) Kill(KillReason.Timeout, $"The step ran longer than its time budget of {Time.TotalSeconds:0.###} s and was stopped.");
+        _ticks++;
+        if (Environment.TickCount64 > _deadline)
+            Kill(KillReason.Timeout, $"The step ran longer than its time budget of {Time.TotalSeconds:0.###} s and was stopped.");
         if (_cancellation.IsCancellationRequested) Kill(KillReason.Cancelled, "The step was cancelled.");
-        if (++_ticks % MemoryCheckInterval == 0) CheckMemory();
+        // Checked on every tick: a doubling string reaches gigabytes in thirty iterations.
+        CheckMemory();
     }
 
-    /// <summary>Called by instrumented code on entry to every method, local function and lambda.</summary>
+    /// <summary>Called by instrumented code on entry to every method, local function, lambda, accessor and constructor.</summary>
     public void Enter()
     {
         if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
@@ -81,17 +110,17 @@ public sealed class ExecutionBudget
         Tick();
     }
 
-    /// <summary>Checks an element count before code allocates it (arrays, repeats, capacities).</summary>
-    public int Count(long count, int elementSize = 8)
+    /// <summary>Checks an element count before code allocates it (arrays, repeats, capacities, padding).</summary>
+    public int Count(long count, int elementSize)
     {
         Tick();
-        if (count < 0) return (int)count;
-        if (count * Math.Max(1, elementSize) > _memoryLimit - AllocatedBytes || count > int.MaxValue)
-            Kill(KillReason.Memory, $"The step tried to allocate {count:N0} elements, more than its memory budget of {_memoryLimit / (1024 * 1024)} MB allows.");
+        if (count < 0) return (int)Math.Max(count, int.MinValue);
+        if (count > int.MaxValue || count * Math.Max(1, elementSize) > _memoryLimit - AllocatedBytes)
+            Kill(KillReason.Memory, $"The step tried to allocate {count:N0} elements, more than its memory budget of {Megabytes(_memoryLimit)} allows, and was stopped.");
         return (int)count;
     }
 
-    /// <summary>Ends the step: the next tick in its code throws.</summary>
+    /// <summary>Ends the step: throws now, and the next tick in its code throws again.</summary>
     public void Kill(KillReason reason, string message)
     {
         _killed ??= new StepKilledException(reason, message);
@@ -103,19 +132,20 @@ public sealed class ExecutionBudget
 
     private void CheckMemory()
     {
-        var thread = Environment.CurrentManagedThreadId;
         var now = GC.GetAllocatedBytesForCurrentThread();
-        if (thread != _threadId)
+        var thread = Environment.CurrentManagedThreadId;
+        if (thread == _threadId)
         {
-            _threadId = thread;
-            _allocatedBefore = now;
+            _allocated += now - _allocatedBefore;
         }
         else
         {
-            _allocatedOnOtherThreads += now - _allocatedBefore;
-            _allocatedBefore = now;
+            _threadId = thread;
         }
-        if (_allocatedOnOtherThreads > _memoryLimit)
-            Kill(KillReason.Memory, $"The step allocated more than its memory budget of {_memoryLimit / (1024 * 1024)} MB and was stopped.");
+        _allocatedBefore = now;
+        if (_allocated > _memoryLimit)
+            Kill(KillReason.Memory, $"The step allocated more than its memory budget of {Megabytes(_memoryLimit)} and was stopped.");
     }
+
+    private static string Megabytes(long bytes) => bytes >= long.MaxValue / 2 ? "unlimited" : $"{bytes / (1024.0 * 1024):0.#} MB";
 }
