@@ -55,7 +55,7 @@ public sealed partial class PostgresAdaptor : Adaptor, IAsyncDisposable
             await using var cmd = Command(conn, tx, sql, args);
             await using var reader = await cmd.ExecuteReaderAsync(ct2);
             return (object?)await PostgresValues.ReadRowsAsync(reader, m => Refuse(op, m), ct2);
-        }, ct));
+        }, ct, sql, args));
     }
 
     [Operation(OperationKind.Read, Description = "Runs a query and returns the first column of the first row (null when there is no row).",
@@ -69,7 +69,7 @@ public sealed partial class PostgresAdaptor : Adaptor, IAsyncDisposable
             await using var cmd = Command(conn, tx, sql, args);
             await using var reader = await cmd.ExecuteReaderAsync(ct2);
             return await reader.ReadAsync(ct2) && reader.FieldCount > 0 ? PostgresValues.Read(reader, 0) : null;
-        }, ct));
+        }, ct, sql, args));
     }
 
     [Operation(OperationKind.Write, Description = "Runs a statement that changes data (UPDATE, DELETE, DDL…) with @name parameters. Returns { rowCount }. In test modes it is recorded, not run, and returns the canned response or null.",
@@ -85,7 +85,7 @@ public sealed partial class PostgresAdaptor : Adaptor, IAsyncDisposable
             var r = new JsObject();
             r.Set("rowCount", n);
             return (object?)r;
-        }, ct));
+        }, ct, sql, args));
     }
 
     [Operation(OperationKind.Read, Description = "Describes a table: { schema, table, columns: [{ name, type, nullable, default }], primaryKey: [names] }.",
@@ -194,7 +194,8 @@ public sealed partial class PostgresAdaptor : Adaptor, IAsyncDisposable
     }
 
     /// <summary>Runs database work on the open transaction's connection, or on a pooled connection of its own.</summary>
-    private async Task<object?> Run(string op, string? table, Func<NpgsqlConnection, NpgsqlTransaction?, CancellationToken, Task<object?>> work, CancellationToken ct)
+    private async Task<object?> Run(string op, string? table, Func<NpgsqlConnection, NpgsqlTransaction?, CancellationToken, Task<object?>> work, CancellationToken ct,
+        string? sql = null, JsObject? args = null)
     {
         try
         {
@@ -209,13 +210,27 @@ public sealed partial class PostgresAdaptor : Adaptor, IAsyncDisposable
         }
         catch (PostgresException e)
         {
-            throw Failure(op, table, e, await Hint(e, table, ct));
+            // PostgreSQL reads a stray @name as its prefix operator @ (absolute value) or a syntax error.
+            var hint = sql is not null ? MissingParameters(sql, args) : await Hint(e, table, ct);
+            throw Failure(op, table, e, hint);
         }
         catch (NpgsqlException e)
         {
             throw Failure(op, table, e, "");
         }
     }
+
+    /// <summary>@names the SQL uses that the parameters do not define (empty when there are none).</summary>
+    private static string MissingParameters(string sql, JsObject? args)
+    {
+        var missing = ParameterName().Matches(sql).Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal)
+            .Where(n => args is null || !args.Has(n)).ToList();
+        return missing.Count == 0 ? ""
+            : $"The SQL uses {string.Join(", ", missing.Select(n => "@" + n))} but the parameters have no {string.Join(", ", missing.Select(n => $"'{n}'"))}; pass them, e.g. new {{ {missing[0]} = … }}.";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<![@\w:])@([A-Za-z_][A-Za-z0-9_]*)", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex ParameterName();
 
     private async Task<NpgsqlConnection> Open(string op, CancellationToken ct)
     {

@@ -381,6 +381,14 @@ public sealed class PostgresAdaptorTests(PostgresServer server, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Sql_naming_a_parameter_that_was_not_given_says_which_one()
+    {
+        await using var pg = Pg();
+        var e = await Assert.ThrowsAsync<PostgresAdaptorException>(() => pg.Query("SELECT * FROM patients WHERE born > @since AND name = @name", new { name = "Ana" }));
+        Assert.Contains("The SQL uses @since but the parameters have no 'since'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Result_with_duplicate_column_names_asks_for_aliases()
     {
         await using var pg = Pg();
