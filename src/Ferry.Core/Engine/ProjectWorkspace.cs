@@ -105,7 +105,7 @@ public sealed class ProjectWorkspace
     }
 
     /// <summary>Checks that every credential the plan's steps use has values, with the fields its adaptor requires.</summary>
-    public IReadOnlyList<Diagnostic> CheckCredentials(IReadOnlyDictionary<string, JsObject> credentials, WorkflowPlan plan, string source)
+    public static IReadOnlyList<Diagnostic> CheckCredentials(IReadOnlyDictionary<string, JsObject> credentials, WorkflowPlan plan, string source)
     {
         var problems = new List<Diagnostic>();
         foreach (var group in plan.Steps.Where(s => s.Credential is not null).GroupBy(s => s.Credential!, StringComparer.Ordinal))

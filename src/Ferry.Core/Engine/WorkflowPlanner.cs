@@ -46,7 +46,22 @@ internal sealed class WorkflowPlanner(ProjectSpec project, StepCompiler compiler
         problems.AddRange(result.Diagnostics);
         if (!result.Success || result.Step is null) return null;
         var compiled = result.Step;
-        return new StepCode(compiled.RunAsync, e => StepErrors.Describe(e, compiled));
+        return new StepCode(compiled.RunAsync, e =>
+        {
+            var error = StepErrors.Describe(e, compiled);
+            return new StepFailure(FailureType(e), error.Message, error.Where);
+        });
+    }
+
+    private static string FailureType(Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: 1 } a) e = a.InnerExceptions[0];
+        return e switch
+        {
+            SandboxViolationException => "SandboxViolation",
+            StepKilledException => "Killed",
+            _ => e.GetType().Name,
+        };
     }
 
     private Func<JsObject, MapOutcome>? LoadMapping(StepSpec step, List<Diagnostic> problems)
@@ -66,7 +81,7 @@ internal sealed class WorkflowPlanner(ProjectSpec project, StepCompiler compiler
         {
             var report = Mapper.Apply(spec, state);
             var summary = $"Mapped {report.Mapped:N0} of {report.Read:N0} records with {step.Map}" +
-                          (report.Rejected > 0 ? $"; {report.Rejected:N0} rejected (see state.{spec.RejectedPath})" : "") + ".";
+                          (report.Rejected > 0 ? $"; {report.Rejected:N0} rejected (see state.{spec.Rejected})" : "") + ".";
             if (!report.Stopped) return new MapOutcome(null, summary);
             var first = report.Issues.Take(5).Select(i => $"record {i.RecordIndex}: field '{i.Field}' broke rule '{i.Rule}': {i.Message} (record: {i.RecordExcerpt})");
             return new MapOutcome($"Mapping {step.Map} stopped: {string.Join("; ", first)}", summary);

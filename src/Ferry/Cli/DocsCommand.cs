@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Reflection;
+using System.Globalization;
 using System.Text;
 using Ferry.Adaptors;
 using Ferry.Diagnostics;
@@ -57,28 +58,28 @@ internal static class DocsCommand
     private static string Describe(AdaptorDescriptor adaptor)
     {
         var text = new StringBuilder();
-        text.AppendLine($"{adaptor.Name}: {adaptor.Description}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{adaptor.Name}: {adaptor.Description}");
         text.AppendLine();
         text.AppendLine("Credential fields:");
         foreach (var f in adaptor.CredentialFields)
-            text.AppendLine($"  {f.Name,-18} {f.Type,-8} {(f.Required ? "required" : "optional"),-9}{(f.Secret ? " secret " : "        ")} {f.Description}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {f.Name,-18} {f.Type,-8} {(f.Required ? "required" : "optional"),-9}{(f.Secret ? " secret " : "        ")} {f.Description}");
         text.AppendLine();
-        text.AppendLine($"Operations (in step code: await {adaptor.Name}.Operation(…); ferry docs {adaptor.Name} OPERATION for details):");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Operations (in step code: await {adaptor.Name}.Operation(…); ferry docs {adaptor.Name} OPERATION for details):");
         foreach (var op in adaptor.Operations)
-            text.AppendLine($"  {Signature(op.Method)}\n      {op.Attribute.Kind.ToString().ToLowerInvariant()}: {op.Attribute.Description}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {Signature(op.Method)}\n      {op.Attribute.Kind.ToString().ToLowerInvariant()}: {op.Attribute.Description}");
         return text.ToString().TrimEnd();
     }
 
     private static string DescribeOperation(AdaptorDescriptor adaptor, OperationDescriptor op)
     {
         var text = new StringBuilder();
-        text.AppendLine($"{adaptor.Name}.{Signature(op.Method)}");
-        text.AppendLine($"  {op.Attribute.Kind.ToString().ToLowerInvariant()} operation: {DescribeKind(op.Attribute.Kind)}");
-        text.AppendLine($"  {op.Attribute.Description}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{adaptor.Name}.{Signature(op.Method)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  {op.Attribute.Kind.ToString().ToLowerInvariant()} operation: {DescribeKind(op.Attribute.Kind)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  {op.Attribute.Description}");
         if (op.Attribute.Example.Length > 0)
         {
             text.AppendLine("  Example:");
-            foreach (var line in op.Attribute.Example.Split('\n')) text.AppendLine($"    {line}");
+            foreach (var line in op.Attribute.Example.Split('\n')) text.AppendLine(CultureInfo.InvariantCulture, $"    {line}");
         }
         return text.ToString().TrimEnd();
     }
@@ -99,20 +100,20 @@ internal static class DocsCommand
         foreach (var a in catalog.All.OrderBy(a => a.Name, StringComparer.Ordinal))
         {
             md.AppendLine();
-            md.AppendLine($"## {a.Name}");
+            md.AppendLine(CultureInfo.InvariantCulture, $"## {a.Name}");
             md.AppendLine();
             md.AppendLine(a.Description);
             md.AppendLine();
             md.AppendLine("| credential field | type | required | secret | description |");
             md.AppendLine("|---|---|---|---|---|");
             foreach (var f in a.CredentialFields)
-                md.AppendLine($"| `{f.Name}` | {f.Type} | {(f.Required ? "yes" : "no")} | {(f.Secret ? "yes" : "no")} | {f.Description} |");
+                md.AppendLine(CultureInfo.InvariantCulture, $"| `{f.Name}` | {f.Type} | {(f.Required ? "yes" : "no")} | {(f.Secret ? "yes" : "no")} | {f.Description} |");
             foreach (var op in a.Operations)
             {
                 md.AppendLine();
-                md.AppendLine($"### `{a.Name}.{Signature(op.Method)}`");
+                md.AppendLine(CultureInfo.InvariantCulture, $"### `{a.Name}.{Signature(op.Method)}`");
                 md.AppendLine();
-                md.AppendLine($"*{op.Attribute.Kind.ToString().ToLowerInvariant()}*: {op.Attribute.Description}");
+                md.AppendLine(CultureInfo.InvariantCulture, $"*{op.Attribute.Kind.ToString().ToLowerInvariant()}*: {op.Attribute.Description}");
                 if (op.Attribute.Example.Length > 0)
                 {
                     md.AppendLine();

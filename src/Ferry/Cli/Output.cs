@@ -17,7 +17,7 @@ internal sealed class Output
     /// <summary>Machine-readable mode: stdout carries one JSON document, stderr stays human.</summary>
     public bool Json { get; }
 
-    public void Info(string text) => Console.Error.WriteLine(text);
+    public void Info(string text) => Console.Error.WriteLine(Paint(null, text));
 
     public void Success(string text) => Console.Error.WriteLine(Paint("32", text));
 
@@ -49,5 +49,5 @@ internal sealed class Output
 
     public static void Stdout(string text) => Console.Out.WriteLine(text);
 
-    private string Paint(string code, string text) => _color ? $"\u001b[{code}m{text}\u001b[0m" : text;
+    private string Paint(string? code, string text) => _color && code is not null ? $"\u001b[{code}m{text}\u001b[0m" : text;
 }

@@ -56,7 +56,7 @@ internal static class RunCommand
         var input = request.State is null ? new JsObject() : ReadState(request.State);
         var credentials = CredentialsFile.Load(request.Credentials);
         if (isJob) credentials = JobCredentials(plan, credentials, input);
-        var credentialProblems = workspace.CheckCredentials(credentials, plan, request.Credentials is null ? "--credentials" : Paths.Display(Path.GetFullPath(request.Credentials)));
+        var credentialProblems = ProjectWorkspace.CheckCredentials(credentials, plan, request.Credentials is null ? "--credentials" : Paths.Display(Path.GetFullPath(request.Credentials)));
         if (credentialProblems.Count > 0) throw new FerryInputException(credentialProblems);
 
         var cursors = isJob ? null : new CursorFile(workspace.Project.Directory, plan.Workflow);
