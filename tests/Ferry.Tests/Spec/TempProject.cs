@@ -41,7 +41,7 @@ internal sealed class TempProject : IDisposable
     }
 }
 
-internal static class Diagnostics
+internal static class SpecAssertions
 {
     /// <summary>The only diagnostic with the code; fails listing all diagnostics when there are none or several.</summary>
     public static Diagnostic Only(this ProjectLoadResult result, string code)
