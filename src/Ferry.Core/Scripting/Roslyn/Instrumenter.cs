@@ -262,7 +262,8 @@ internal sealed class Instrumenter(SemanticModel model, UserRegion region) : CSh
             case RefExpressionSyntax: return false;
             case MemberAccessExpressionSyntax m: return m.Expression == expression;
             case ElementAccessExpressionSyntax e: return e.Expression == expression;
-            case InvocationExpressionSyntax i: return i.Expression == expression;
+            // d.M(x) is one dynamic invocation (its receiver d is guarded); only a dynamic delegate value d(x) is guarded itself.
+            case InvocationExpressionSyntax i: return i.Expression == expression && expression is not MemberAccessExpressionSyntax;
             case ConditionalAccessExpressionSyntax c: return c.Expression == expression;
             case CommonForEachStatementSyntax f: return f.Expression == expression;
             case AwaitExpressionSyntax: return true;
