@@ -35,8 +35,31 @@ public sealed partial class PostgresAdaptor : Adaptor, IAsyncDisposable
     public PostgresAdaptor(AdaptorContext context) : base(context)
     {
         _secrets.AddCredential(context.Configuration, PublicCredentialFields);
-        _settings = PostgresDataSources.FromCredential(context.AdaptorName, context.Configuration);
+        // `ferry test` never connects, and its flow tests need not give connection details.
+        _settings = context.Mode == ExecutionMode.Test && context.Configuration.Count == 0
+            ? new NpgsqlConnectionStringBuilder()
+            : PostgresDataSources.FromCredential(context.AdaptorName, context.Configuration);
         if (_settings.Password is { } pw) _secrets.Add(pw);
+    }
+
+    /// <summary>Credential rules beyond single fields, checked before a run starts (see AdaptorDescriptor).</summary>
+    public static IEnumerable<string> CheckCredential(JsObject values)
+    {
+        var problems = new List<string>();
+        try
+        {
+            var settings = PostgresDataSources.FromCredential("postgres", values);
+            if (values.Get("connectionString") is null)
+            {
+                if (string.IsNullOrEmpty(settings.Database)) problems.Add("'database' is missing: the name of the database to use, e.g. \"hmis\".");
+                if (string.IsNullOrEmpty(settings.Username)) problems.Add("'username' is missing: the login role, e.g. \"ferry\".");
+            }
+        }
+        catch (PostgresAdaptorException e)
+        {
+            problems.Add(e.Message);
+        }
+        return problems;
     }
 
     private string Name => Context.AdaptorName;

@@ -18,11 +18,20 @@ public sealed class AdaptorDescriptor
             .Where(x => x.Attribute is not null)
             .Select(x => new OperationDescriptor(x.Method, x.Attribute!))
             .ToArray();
+        _credentialCheck = type.GetMethod("CheckCredential", BindingFlags.Public | BindingFlags.Static, [typeof(JsObject)]);
+        if (_credentialCheck is not null && !typeof(IEnumerable<string>).IsAssignableFrom(_credentialCheck.ReturnType))
+            throw new InvalidOperationException($"Adaptor {type.Name}: CheckCredential must return IEnumerable<string>.");
         _factory = type.GetConstructor([typeof(AdaptorContext)])
             ?? throw new InvalidOperationException($"Adaptor {type.Name} needs a public constructor taking an AdaptorContext.");
     }
 
     private readonly ConstructorInfo _factory;
+
+    /// <summary>
+    /// Optional <c>public static IEnumerable&lt;string&gt; CheckCredential(JsObject values)</c> on the adaptor, for rules the
+    /// field attributes cannot say (e.g. "connectionString, or host and database").
+    /// </summary>
+    private readonly MethodInfo? _credentialCheck;
 
     public string Name { get; }
 
@@ -80,6 +89,11 @@ public sealed class AdaptorDescriptor
             };
             if (!ok)
                 problems.Add(new Diagnostic("FERRY303", $"Credential '{credentialName}' field '{field.Name}' must be a {field.Type}, found {Js.ToJson(value)}.", location));
+        }
+        if (problems.Count == 0 && _credentialCheck is not null)
+        {
+            foreach (var message in (IEnumerable<string>)_credentialCheck.Invoke(null, [values])!)
+                problems.Add(new Diagnostic("FERRY304", $"Credential '{credentialName}': {message}", location, $"Fix \"{credentialName}\" in {source} (ferry docs {Name} lists its fields)."));
         }
         return problems;
     }

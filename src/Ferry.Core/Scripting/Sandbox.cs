@@ -9,7 +9,7 @@ namespace Ferry.Scripting;
 public static class Sandbox
 {
     /// <summary>Part of every compiled step's content hash: bump it when the allow-list or the instrumentation changes.</summary>
-    public const int RulesVersion = 1;
+    public const int RulesVersion = 2;
 
     /// <summary>The default match timeout of every regular expression in the process (step code cannot choose its own).</summary>
     public static TimeSpan RegexMatchTimeout { get; private set; } = TimeSpan.FromSeconds(2);
@@ -61,6 +61,12 @@ public static class DynamicGuard
             $"Dynamic access to a value of type '{type.FullName}' is not allowed in step code. " +
             "Only JSON state values, strings, numbers, dates and the Ferry step API can be used through 'dynamic'; give the variable a static type.");
     }
+
+    /// <summary>
+    /// The operand of <c>await</c> on a dynamic value: a task (what an adaptor call with a dynamic argument returns)
+    /// may be awaited, and only awaited; anything else must pass <see cref="Check"/>.
+    /// </summary>
+    public static object? CheckAwaitable(object? value) => value is Task or ValueTask ? value : Check(value);
 
     private static bool IsStepApi(Type type) =>
         type.IsDefined(typeof(StepApiAttribute), inherit: false)

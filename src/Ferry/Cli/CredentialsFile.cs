@@ -9,7 +9,11 @@ namespace Ferry.Cli;
 /// </summary>
 internal static class CredentialsFile
 {
-    public static Dictionary<string, JsObject> Load(string? path)
+    /// <summary>The key under which a flat (single-credential) file is returned.</summary>
+    public const string FlatKey = "";
+
+    /// <param name="allowFlat">A single step's file may be the credential itself: {"baseUrl": …}.</param>
+    public static Dictionary<string, JsObject> Load(string? path, bool allowFlat = false)
     {
         var result = new Dictionary<string, JsObject>(StringComparer.Ordinal);
         if (path is null) return result;
@@ -21,6 +25,7 @@ internal static class CredentialsFile
         if (parsed is not JsObject root)
             throw new FerryInputException("FERRY311", "A credentials file must be a JSON object keyed by credential name.", new SourceLocation(display, 1, 1),
                 "Write {\"<credential name>\": {\"field\": \"value\"}}.");
+        if (allowFlat && root.Any(kv => kv.Value is not JsObject)) return new Dictionary<string, JsObject>(StringComparer.Ordinal) { [FlatKey] = root };
         var problems = new List<Diagnostic>();
         foreach (var (name, value) in root)
         {

@@ -54,7 +54,7 @@ internal static class RunCommand
         var plan = workspace.Plan(request.Workflow);
 
         var input = request.State is null ? new JsObject() : ReadState(request.State);
-        var credentials = CredentialsFile.Load(request.Credentials);
+        var credentials = CredentialsFile.Load(request.Credentials, allowFlat: isJob);
         if (isJob) credentials = JobCredentials(plan, credentials, input);
         var credentialProblems = ProjectWorkspace.CheckCredentials(credentials, plan, request.Credentials is null ? "--credentials" : Paths.Display(Path.GetFullPath(request.Credentials)));
         if (credentialProblems.Count > 0) throw new FerryInputException(credentialProblems);
@@ -137,6 +137,7 @@ internal static class RunCommand
         if (step.Credential is null) return file;
         JsObject? values = null;
         if (file.TryGetValue(step.Credential, out var named)) values = named;
+        else if (file.TryGetValue(CredentialsFile.FlatKey, out var flat)) values = flat;
         else if (file.Count == 1) values = file.Values.First();
         else if (input.Get("configuration") is JsObject fromState) values = fromState;
         return values is null ? [] : new Dictionary<string, JsObject> { [step.Credential] = values };

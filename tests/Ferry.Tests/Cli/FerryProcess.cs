@@ -15,6 +15,10 @@ public static class FerryProcess
 
     public static string RepositoryRoot { get; } = FindRoot();
 
+    /// <summary>The executable as built in src/Ferry (with its own dependencies), in the tests' configuration.</summary>
+    public static string FerryDll { get; } = Path.Combine(RepositoryRoot, "src", "Ferry", "bin",
+        AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug", "net10.0", "ferry.dll");
+
     public static async Task<FerryResult> RunAsync(string workingDirectory, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
@@ -23,7 +27,7 @@ public static class FerryProcess
             RedirectStandardError = true,
             WorkingDirectory = workingDirectory,
         };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ferry.dll"));
+        info.ArgumentList.Add(FerryDll);
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["FERRY_CACHE_DIR"] = Cache;
         info.Environment["NO_COLOR"] = "1";

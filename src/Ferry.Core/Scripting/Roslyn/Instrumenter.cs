@@ -18,11 +18,15 @@ internal sealed class Instrumenter(SemanticModel model, UserRegion region) : CSh
     private static readonly ExpressionSyntax GuardTemplate =
         ParseExpression("((dynamic)global::Ferry.Scripting.DynamicGuard.Check((object)(__value)))");
 
+    // `await d` where d is dynamic (e.g. an adaptor call with a state argument binds dynamically and yields a Task).
+    private static readonly ExpressionSyntax AwaitGuardTemplate =
+        ParseExpression("((dynamic)global::Ferry.Scripting.DynamicGuard.CheckAwaitable((object)(__value)))");
+
     public override SyntaxNode? Visit(SyntaxNode? node)
     {
         var visited = base.Visit(node);
         if (node is ExpressionSyntax original && visited is ExpressionSyntax rewritten && region.Contains(original) && NeedsGuard(original))
-            return Guard(rewritten);
+            return Guard(rewritten, original.Parent is AwaitExpressionSyntax ? AwaitGuardTemplate : GuardTemplate);
         return visited;
     }
 
@@ -278,10 +282,10 @@ internal sealed class Instrumenter(SemanticModel model, UserRegion region) : CSh
         return info.ConvertedType is { } converted && converted is not IDynamicTypeSymbol && converted.SpecialType != SpecialType.System_Object;
     }
 
-    private static ExpressionSyntax Guard(ExpressionSyntax value)
+    private static ExpressionSyntax Guard(ExpressionSyntax value, ExpressionSyntax template)
     {
-        var placeholder = GuardTemplate.DescendantNodes().OfType<IdentifierNameSyntax>().First(n => n.Identifier.ValueText == "__value");
-        return GuardTemplate.ReplaceNode(placeholder, value.WithoutTrivia())
+        var placeholder = template.DescendantNodes().OfType<IdentifierNameSyntax>().First(n => n.Identifier.ValueText == "__value");
+        return template.ReplaceNode(placeholder, value.WithoutTrivia())
             .WithLeadingTrivia(value.GetLeadingTrivia()).WithTrailingTrivia(value.GetTrailingTrivia());
     }
 
