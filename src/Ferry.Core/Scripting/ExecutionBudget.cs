@@ -35,6 +35,8 @@ public sealed class ExecutionBudget
     private static readonly AsyncLocal<ExecutionBudget?> CurrentBudget = new();
     private static readonly ExecutionBudget NoLimit = new(TimeSpan.FromDays(3650), long.MaxValue);
 
+    private const int MaxInterval = 256;
+    private const long FastAllocationBytes = 64 * 1024;
     private readonly long _deadline;
     private readonly long _memoryLimit;
     private readonly CancellationToken _cancellation;
@@ -42,7 +44,8 @@ public sealed class ExecutionBudget
     private long _allocatedBefore;
     private int _threadId;
     private long _allocated;
-    private long _ticks;
+    private int _countdown = 1;
+    private int _interval = 1;
 
     public ExecutionBudget(TimeSpan time, long memoryBytes, CancellationToken cancellation = default)
     {
@@ -77,9 +80,6 @@ public sealed class ExecutionBudget
     /// <summary>Set once the budget is exhausted or the step was stopped.</summary>
     public StepKilledException? Killed => _killed;
 
-    /// <summary>How many ticks (loop iterations, calls, catch blocks) the step made.</summary>
-    public long Ticks => _ticks;
-
     /// <summary>Bytes allocated by the step so far (a lower bound across thread hops, see remarks).</summary>
     public long AllocatedBytes
     {
@@ -94,12 +94,8 @@ public sealed class ExecutionBudget
     public void Tick()
     {
         if (_killed is not null) throw _killed;
-        _ticks++;
-        if (Environment.TickCount64 > _deadline)
-            Kill(KillReason.Timeout, $"The step ran longer than its time budget of {Time.TotalSeconds:0.###} s and was stopped.");
-        if (_cancellation.IsCancellationRequested) Kill(KillReason.Cancelled, "The step was cancelled.");
-        // Checked on every tick: a doubling string reaches gigabytes in thirty iterations.
-        CheckMemory();
+        if (--_countdown > 0) return;
+        Check();
     }
 
     /// <summary>Called by instrumented code on entry to every method, local function, lambda, accessor and constructor.</summary>
@@ -130,13 +126,28 @@ public sealed class ExecutionBudget
     /// <summary>Marks the budget spent without throwing (the engine uses it when a step is abandoned).</summary>
     public void Expire(KillReason reason, string message) => _killed ??= new StepKilledException(reason, message);
 
-    private void CheckMemory()
+    // The clock and the allocation counter cost tens of nanoseconds, so they are read on every tick only while the
+    // step allocates quickly (a doubling string reaches gigabytes in thirty iterations) and then at most every
+    // MaxInterval ticks: a tight loop pays a decrement and a branch per iteration.
+    private void Check()
+    {
+        if (Environment.TickCount64 > _deadline)
+            Kill(KillReason.Timeout, $"The step ran longer than its time budget of {Time.TotalSeconds:0.###} s and was stopped.");
+        if (_cancellation.IsCancellationRequested) Kill(KillReason.Cancelled, "The step was cancelled.");
+        var delta = CheckMemory();
+        _interval = delta > FastAllocationBytes ? 1 : Math.Min(_interval * 2, MaxInterval);
+        _countdown = _interval;
+    }
+
+    private long CheckMemory()
     {
         var now = GC.GetAllocatedBytesForCurrentThread();
         var thread = Environment.CurrentManagedThreadId;
+        long delta = 0;
         if (thread == _threadId)
         {
-            _allocated += now - _allocatedBefore;
+            delta = now - _allocatedBefore;
+            _allocated += delta;
         }
         else
         {
@@ -145,6 +156,7 @@ public sealed class ExecutionBudget
         _allocatedBefore = now;
         if (_allocated > _memoryLimit)
             Kill(KillReason.Memory, $"The step allocated more than its memory budget of {Megabytes(_memoryLimit)} and was stopped.");
+        return delta;
     }
 
     private static string Megabytes(long bytes) => bytes >= long.MaxValue / 2 ? "unlimited" : $"{bytes / (1024.0 * 1024):0.#} MB";

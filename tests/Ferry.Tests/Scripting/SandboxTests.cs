@@ -48,6 +48,9 @@ public class SandboxTests
     [InlineData("var m = typeof(Ferry.Scripting.ExecutionBudget);", "'typeof' is not allowed in step code (reflection)")]
     [InlineData("Ferry.Scripting.ExecutionBudget.Current.Expire(0, \"x\");", "'Ferry.Scripting.ExecutionBudget' is not allowed in step code (Ferry internals)")]
     [InlineData("var w = new System.IO.StreamWriter(\"/tmp/x\");", "'System.IO.StreamWriter' is not allowed in step code (files)")]
+    [InlineData("dynamic kind = state.kind; var a = Array.CreateInstance(kind, 1);", "'System.Array.CreateInstance' is not allowed in step code (reflection)")]
+    [InlineData("var files = new List<System.IO.FileInfo>();", "'System.IO.FileInfo' is not allowed in step code (files)")]
+    [InlineData("var m = System.Runtime.CompilerServices.Unsafe.SizeOf<int>();", "'System.Runtime.CompilerServices.Unsafe' is not allowed in step code (runtime internals)")]
     public void Escape_attempt_is_refused_at_compile_time_with_construct_and_line(string attempt, string expected)
     {
         // The attempt is on line 2, after an ordinary line, so the reported line proves the mapping.
@@ -247,6 +250,13 @@ public class SandboxTests
         var step = ScriptKit.Compile(Compiler, "object o = new List<int> { 1 };\ndynamic d = o;\nstate.n = d.Count;");
         var (globals, _) = ScriptKit.Globals();
         await Assert.ThrowsAsync<SandboxViolationException>(() => step.RunAsync(globals));
+    }
+
+    [Fact]
+    public async Task Dynamic_conversion_of_a_refused_type_is_stopped_at_run_time()
+    {
+        var step = ScriptKit.Compile(Compiler, "dynamic d = new Exception(\"x\");\nstring s = d;");
+        await Assert.ThrowsAsync<SandboxViolationException>(() => step.RunAsync(ScriptKit.Globals().Globals));
     }
 
     [Fact]
