@@ -3,6 +3,7 @@ using System.Collections;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Ferry.Diagnostics;
@@ -181,9 +182,16 @@ public static class Js
 
     // ---- conversion from CLR values -------------------------------------------------------------
 
+    /// <summary>Deepest nesting a value converted into state may have (a value that contains itself stops here).</summary>
+    public const int MaxDepth = 256;
+
     /// <summary>Converts any CLR value (anonymous object, record, list, dictionary, date…) into a JSON state value.</summary>
-    public static object? From(object? value)
+    public static object? From(object? value) => From(value, 0);
+
+    private static object? From(object? value, int depth)
     {
+        if (depth > MaxDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            throw new JsonAccessException($"A value stored in state is nested deeper than {MaxDepth} levels; does it contain itself? Store a copy without the cycle.");
         switch (value)
         {
             case null or string or bool or int or long or double or decimal or JsObject or JsArray or RawJson: return value;
@@ -203,21 +211,24 @@ public static class Js
             case System.Text.Json.Nodes.JsonNode node: return Parse(node.ToJsonString());
             case IDictionary<string, object?> dict:
                 var fromDict = new JsObject(dict.Count);
-                foreach (var (k, v) in dict) fromDict.Set(k, v);
+                foreach (var (k, v) in dict) fromDict.Set(k, From(v, depth + 1));
                 return fromDict;
             case IDictionary map:
                 var fromMap = new JsObject(map.Count);
-                foreach (DictionaryEntry entry in map) fromMap.Set(Convert.ToString(entry.Key, CultureInfo.InvariantCulture) ?? "", entry.Value);
+                foreach (DictionaryEntry entry in map) fromMap.Set(Convert.ToString(entry.Key, CultureInfo.InvariantCulture) ?? "", From(entry.Value, depth + 1));
                 return fromMap;
             case IEnumerable items:
                 var array = new JsArray();
-                foreach (var item in items) array.Add(item);
+                foreach (var item in items) array.Add(From(item, depth + 1));
                 return array;
             default:
+                var type = value.GetType();
+                if (type.Namespace is { } ns && (ns == "System" || ns.StartsWith("System.", StringComparison.Ordinal) || ns.StartsWith("Microsoft.", StringComparison.Ordinal)))
+                    throw new JsonAccessException($"A {type.Name} cannot be stored in state: state holds JSON (text, numbers, true/false, lists, objects). Store the parts you need, e.g. its Message or ToString().");
                 var props = PropertiesByType.GetOrAdd(value.GetType(), t =>
                     t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0 && p.CanRead).ToArray());
                 var obj = new JsObject(props.Length);
-                foreach (var p in props) obj.Set(p.Name, p.GetValue(value));
+                foreach (var p in props) obj.Set(p.Name, From(p.GetValue(value), depth + 1));
                 return obj;
         }
     }

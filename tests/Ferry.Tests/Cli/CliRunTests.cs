@@ -105,7 +105,7 @@ public sealed class CliRunTests(PostgresServer postgres) : IDisposable
         var creds = Write("creds.json", """{"hmis-db":{"host":"127.0.0.1"}}""");
         var r = await FerryProcess.RunAsync(_work, "run", Sample, "-s", Path.Combine(Sample, "data", "cases.json"), "--credentials", creds);
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("FERRY302", r.Stderr);
+        Assert.Contains("FERRY304", r.Stderr);
         Assert.Contains("'database'", r.Stderr);
     }
 

@@ -40,3 +40,32 @@ public class JsObjectTests
         Assert.Contains("state.json:2:", e.Message);
     }
 }
+
+public class JsFromTests
+{
+    [Fact]
+    public void A_list_that_contains_itself_is_refused_with_a_clear_error_instead_of_overflowing_the_stack()
+    {
+        var list = new List<object>();
+        list.Add(list);
+        dynamic state = new JsObject();
+        var e = Assert.Throws<JsonAccessException>(() => state.x = list);
+        Assert.Contains("contain itself", e.Message);
+    }
+
+    [Fact]
+    public void Framework_objects_are_not_copied_into_state_by_reflection()
+    {
+        dynamic state = new JsObject();
+        var e = Assert.Throws<JsonAccessException>(() => state.error = new InvalidOperationException("x"));
+        Assert.Contains("cannot be stored in state", e.Message);
+    }
+
+    [Fact]
+    public void Records_and_anonymous_objects_become_json()
+    {
+        dynamic state = new JsObject();
+        state.a = new { id = 1, tags = new[] { "x" }, at = new DateOnly(2026, 11, 22) };
+        Assert.Equal("""{"a":{"id":1,"tags":["x"],"at":"2026-11-22"}}""", Js.ToJson(state));
+    }
+}
