@@ -109,10 +109,16 @@ public sealed class AdaptorCatalog
 {
     private readonly Dictionary<string, AdaptorDescriptor> _byName;
 
-    public AdaptorCatalog(IEnumerable<Assembly> assemblies)
+    /// <summary>Every adaptor class in the assemblies (plugins, tests).</summary>
+    public AdaptorCatalog(IEnumerable<Assembly> assemblies) : this(assemblies.SelectMany(a => a.GetTypes()))
+    {
+    }
+
+    /// <summary>The given adaptor classes (types without <see cref="AdaptorAttribute"/> are skipped).</summary>
+    public AdaptorCatalog(IEnumerable<Type> types)
     {
         _byName = new Dictionary<string, AdaptorDescriptor>(StringComparer.Ordinal);
-        foreach (var type in assemblies.SelectMany(a => a.GetTypes()))
+        foreach (var type in types)
         {
             var attribute = type.GetCustomAttribute<AdaptorAttribute>();
             if (attribute is null || !typeof(Adaptor).IsAssignableFrom(type) || type.IsAbstract) continue;

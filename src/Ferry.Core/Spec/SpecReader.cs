@@ -183,42 +183,7 @@ internal sealed partial class SpecReader
         return null;
     }
 
-    /// <summary>
-    /// "Did you mean 'x'?" using <see cref="Suggestions"/>, falling back to a candidate that shares all the words of
-    /// what was typed (retain_errors → retain_with_errors, hmis → hmis-db) or swaps two neighbouring letters (lable → label).
-    /// </summary>
-    internal static string DidYouMean(string word, IEnumerable<string> candidates)
-    {
-        var list = candidates as IReadOnlyCollection<string> ?? candidates.ToArray();
-        var best = Suggestions.Closest(word, list) ?? Loose(word, list);
-        return best is null ? "" : $"Did you mean '{best}'?";
-    }
-
-    private static string? Loose(string word, IReadOnlyCollection<string> candidates)
-    {
-        if (word.Length < 3) return null;
-        var lower = word.ToLowerInvariant();
-        var swapped = candidates.Where(c => IsAdjacentSwap(lower, c.ToLowerInvariant())).ToArray();
-        if (swapped.Length == 1) return swapped[0];
-        var words = Words(lower);
-        var sharing = candidates.Where(c => words.All(w => Words(c.ToLowerInvariant()).Any(cw => cw.StartsWith(w, StringComparison.Ordinal)))).ToArray();
-        return sharing.Length == 1 ? sharing[0] : null;
-    }
-
-    private static string[] Words(string text) => text.Split(['-', '_', '/', '.', ' '], StringSplitOptions.RemoveEmptyEntries);
-
-    private static bool IsAdjacentSwap(string a, string b)
-    {
-        if (a.Length != b.Length) return false;
-        var first = -1;
-        for (var i = 0; i < a.Length; i++)
-        {
-            if (a[i] == b[i]) continue;
-            if (first >= 0) return i == first + 1 && a[first] == b[i] && a[i] == b[first] && a[(i + 1)..] == b[(i + 1)..];
-            first = i;
-        }
-        return false;
-    }
+    internal static string DidYouMean(string word, IEnumerable<string> candidates) => Suggestions.DidYouMean(word, candidates);
 
     private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
 

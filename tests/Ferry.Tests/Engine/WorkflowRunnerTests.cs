@@ -163,3 +163,13 @@ public class WorkflowRunnerTests
         Assert.Contains(result.Log, l => l.StepId == "s" && l.Level == Ferry.Steps.LogLevel.Warn && l.Message == "careful");
     }
 }
+
+public class BuiltInAdaptorsTests
+{
+    [Fact]
+    public void The_listed_catalog_holds_every_adaptor_class_in_the_assembly()
+    {
+        var scanned = new Ferry.Adaptors.AdaptorCatalog([typeof(Ferry.Adaptors.BuiltInAdaptors).Assembly]).Names.Order();
+        Assert.Equal(scanned, Ferry.Adaptors.BuiltInAdaptors.Catalog.Names.Order());
+    }
+}

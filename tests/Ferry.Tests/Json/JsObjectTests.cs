@@ -69,3 +69,23 @@ public class JsFromTests
         Assert.Equal("""{"a":{"id":1,"tags":["x"],"at":"2026-11-22"}}""", Js.ToJson(state));
     }
 }
+
+public class SuggestionsTests
+{
+    [Theory]
+    [InlineData("qurey", "query")]
+    [InlineData("lable", "label")]
+    [InlineData("adaptr", "adaptor")]
+    [InlineData("hmis", "hmis-db")]
+    [InlineData("retain_errors", "retain_with_errors")]
+    public void Misspellings_get_a_did_you_mean(string typed, string expected)
+    {
+        Assert.Equal(expected, Ferry.Diagnostics.Suggestions.Closest(typed, ["query", "label", "adaptor", "hmis-db", "retain_with_errors", "retain_all", "credential"]));
+    }
+
+    [Fact]
+    public void Unrelated_words_get_no_suggestion()
+    {
+        Assert.Null(Ferry.Diagnostics.Suggestions.Closest("zebra", ["query", "label", "adaptor"]));
+    }
+}
