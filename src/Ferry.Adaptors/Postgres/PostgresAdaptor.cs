@@ -35,8 +35,8 @@ public sealed partial class PostgresAdaptor : Adaptor, IAsyncDisposable
     public PostgresAdaptor(AdaptorContext context) : base(context)
     {
         _secrets.AddCredential(context.Configuration, PublicCredentialFields);
-        // `ferry test` never connects, and its flow tests need not give connection details.
-        _settings = context.Mode == ExecutionMode.Test && context.Configuration.Count == 0
+        // Test modes record writes, so they may run without connection details; a read then fails with a clear message.
+        _settings = context.Mode != ExecutionMode.Live && context.Configuration.Count == 0
             ? new NpgsqlConnectionStringBuilder()
             : PostgresDataSources.FromCredential(context.AdaptorName, context.Configuration);
         if (_settings.Password is { } pw) _secrets.Add(pw);

@@ -115,12 +115,19 @@ public sealed class ProjectWorkspace
             {
                 problems.Add(new Diagnostic("FERRY301",
                     $"Step '{step.Id}' uses credential '{group.Key}' ({step.Adaptor?.Name}), but {source} gives no values for it.", step.Location,
-                    $"Pass --credentials creds.json with \"{group.Key}\": {{ {string.Join(", ", step.Adaptor?.CredentialFields.Where(f => f.Required).Select(f => $"\"{f.Name}\": …") ?? [])} }}."));
+                    $"Pass --credentials creds.json with \"{group.Key}\": {{ {FieldsExample(step.Adaptor)} }} (ferry docs {step.Adaptor?.Name} lists the fields)."));
                 continue;
             }
             if (step.Adaptor is not null) problems.AddRange(step.Adaptor.ValidateCredential(group.Key, values, source));
         }
         return problems;
+    }
+
+    private static string FieldsExample(AdaptorDescriptor? adaptor)
+    {
+        var fields = adaptor?.CredentialFields.Where(f => f.Required).ToList() ?? [];
+        if (fields.Count == 0) fields = adaptor?.CredentialFields.Take(4).ToList() ?? [];
+        return string.Join(", ", fields.Select(f => $"\"{f.Name}\": …"));
     }
 
     private static StepCompiler Compiler(WorkspaceOptions options) =>

@@ -1,7 +1,7 @@
+using System.Collections.Concurrent;
 using Ferry.Adaptors;
 using Ferry.Json;
 using Ferry.Steps;
-using System.Collections.Concurrent;
 
 namespace Ferry.Scripting;
 

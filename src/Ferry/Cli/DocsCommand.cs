@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Reflection;
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using Ferry.Adaptors;
 using Ferry.Diagnostics;

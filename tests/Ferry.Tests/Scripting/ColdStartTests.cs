@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using Ferry.Diagnostics;
 using Ferry.Scripting;
-using Xunit.Abstractions;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Xunit.Abstractions;
 
 namespace Ferry.Tests.Scripting;
 
