@@ -43,6 +43,45 @@ public sealed class CliToolingTests : IDisposable
     }
 
     [Fact]
+    public async Task Malformed_yaml_is_refused_with_its_position_by_every_verb_that_loads_the_project()
+    {
+        var dir = Path.Combine(_work, "bad-yaml");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "ferry.yaml"), "name: bad-yaml\nworkflows:\n  main:\n    steps: [unclosed\n");
+
+        foreach (var verb in new[] { "validate", "run", "test" })
+        {
+            var r = await FerryProcess.RunAsync(_work, verb, dir);
+            Assert.True(r.ExitCode == 2, $"{verb}: {r.All}");
+            Assert.Contains("bad-yaml/ferry.yaml:", r.Stderr);
+            Assert.DoesNotContain("   at ", r.All);
+        }
+    }
+
+    [Fact]
+    public async Task Step_code_that_breaks_the_sandbox_is_refused_before_the_run_with_the_construct_and_line()
+    {
+        var dir = Path.Combine(_work, "escape");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "ferry.yaml"), """
+            name: escape
+            workflows:
+              main:
+                steps:
+                  sneaky:
+                    code: |
+                      var ok = 1;
+                      System.Diagnostics.Process.Start("sh");
+            """);
+
+        var r = await FerryProcess.RunAsync(_work, "run", dir);
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("escape/ferry.yaml:8:11:", r.Stderr);
+        Assert.Contains("System.Diagnostics.Process", r.Stderr);
+    }
+
+    [Fact]
     public async Task Validate_accepts_the_sample_and_says_what_it_checked()
     {
         var r = await FerryProcess.RunAsync(_work, "validate", Path.Combine(FerryProcess.RepositoryRoot, "samples", "case-sync"), "--json");
