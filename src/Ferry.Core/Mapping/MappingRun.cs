@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
@@ -40,50 +41,89 @@ internal sealed partial class MappingRun
         _slots = new Val[m.TopKeys.Length];
         _refs = new Val[m.Refs.Length];
         _results = new Val[m.Fields.Length];
-        _out = new byte[Math.Max(64, input.Length + (input.Length / 16))];
+        _out = [];
     }
 
-    public (RawJson? Output, JsArray? Rejected) Execute(bool single)
+    /// <summary>Set by another thread to make <see cref="RunRecords"/> return early (its work will be discarded).</summary>
+    public volatile bool Cancelled;
+
+    public JsArray? Rejected => _rejected;
+
+    public ReadOnlySpan<byte> Output => _out.AsSpan(0, _outLen);
+
+    /// <summary>Maps the single record (an object) that the input is.</summary>
+    public void RunSingle()
     {
+        _out = new byte[Math.Max(64, _input.Length + (_input.Length / 8))];
         var reader = new Utf8JsonReader(_input.Span, new JsonReaderOptions { MaxDepth = 256 });
         reader.Read();
         Span<byte> nameBuffer = stackalloc byte[256];
-        if (single)
-        {
-            var ok = ProcessRecord(ref reader, 0, nameBuffer);
-            if (!ok) _outLen = 0;
-            if (_outLen == 0) Put("null"u8);
-        }
-        else
-        {
-            Put((byte)'[');
-            var index = 0;
-            while (!_report.Stopped && reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-            {
-                ProcessRecord(ref reader, index++, nameBuffer);
-            }
-            Put((byte)']');
-        }
-        if (_report.Stopped) return (null, null);
-        var bytes = _out;
-        // A buffer much larger than its content would hold on to memory for the rest of the run.
-        if (_outLen < bytes.Length - (bytes.Length / 4)) bytes = _out.AsSpan(0, _outLen).ToArray();
-        _out = [];
-        return (new RawJson(bytes.AsMemory(0, _outLen)), _rejected);
+        if (!ProcessRecord(ref reader, 0, 0, nameBuffer)) _outLen = 0;
+        if (_outLen == 0) Put("null"u8);
     }
 
-    private bool ProcessRecord(ref Utf8JsonReader reader, int index, scoped Span<byte> nameBuffer)
+    /// <summary>
+    /// Maps the records of the input array from the record starting at <paramref name="position"/> up to the array's end,
+    /// or until the next record would start exactly at <paramref name="stopAt"/>. Records are written comma-separated,
+    /// without brackets. Returns the position where it stopped (<paramref name="stopAt"/>) or -1 at the end of the array.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a fresh `ferry run` maps a million records before tiered JIT would optimize this
+    public int RunRecords(int position, int stopAt)
+    {
+        var span = _input.Span;
+        var segment = (stopAt > position ? stopAt : span.Length) - position;
+        _out = new byte[Math.Clamp(segment + (segment / 16), 64, 1 << 20)];
+        var sized = false;
+        var options = new JsonReaderOptions { MaxDepth = 256 };
+        Span<byte> nameBuffer = stackalloc byte[256];
+        var pos = SkipSpace(span, position);
+        if (span[pos] == (byte)']') return -1;
+        var index = 0;
+        while (true)
+        {
+            if (pos == stopAt) return pos;
+            if (_report.Stopped || Cancelled) return -1;
+            var reader = new Utf8JsonReader(span[pos..], options);
+            reader.Read();
+            ProcessRecord(ref reader, pos, index++, nameBuffer);
+            pos = SkipSpace(span, pos + (int)reader.BytesConsumed);
+            if (!sized && index == 1000)
+            {
+                // Size the output from what the first records turned into, so memory stays close to the result's size.
+                sized = true;
+                var expected = (long)((double)_outLen / (pos - position) * segment * 1.04) + 4096;
+                if (expected > _out.Length) Resize((int)Math.Min(expected, Array.MaxLength));
+            }
+            if (span[pos] == (byte)',')
+            {
+                pos = SkipSpace(span, pos + 1);
+                continue;
+            }
+            if (span[pos] == (byte)']') return -1;
+            throw new JsonException($"Expected ',' or ']' after record {index - 1} at byte {pos}.");
+        }
+    }
+
+    private static int SkipSpace(ReadOnlySpan<byte> span, int pos)
+    {
+        while (pos < span.Length && span[pos] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') pos++;
+        if (pos >= span.Length) throw new JsonException("The records array ends early.");
+        return pos;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool ProcessRecord(ref Utf8JsonReader reader, int baseOffset, int index, scoped Span<byte> nameBuffer)
     {
         _report.Read++;
         _scratchLen = 0;
         _errors.Clear();
-        var start = (int)reader.TokenStartIndex;
+        var start = baseOffset + (int)reader.TokenStartIndex;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             var kind = reader.TokenType;
             if (kind == JsonTokenType.StartArray) reader.Skip();
             _errors.Add((-1, "record", $"record {index} is {KindName(kind)}, not an object: every record must be a JSON object"));
-            Reject(index, start, (int)reader.BytesConsumed);
+            Reject(index, start, baseOffset + (int)reader.BytesConsumed);
             return false;
         }
         Array.Clear(_slots);
@@ -97,9 +137,9 @@ internal sealed partial class MappingRun
                 if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
                 continue;
             }
-            Capture(ref reader, 0, ref _slots[slot]);
+            Capture(ref reader, baseOffset, ref _slots[slot]);
         }
-        var end = (int)reader.BytesConsumed;
+        var end = baseOffset + (int)reader.BytesConsumed;
         ResolveRefs();
         var fields = _m.Fields;
         for (var i = 0; i < fields.Length; i++) _results[i] = Evaluate(fields[i], i);
@@ -114,6 +154,7 @@ internal sealed partial class MappingRun
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int FindSlot(ref Utf8JsonReader reader, byte[][] keys, scoped Span<byte> nameBuffer)
     {
         scoped ReadOnlySpan<byte> name = reader.ValueSpan;
@@ -130,6 +171,7 @@ internal sealed partial class MappingRun
     }
 
     /// <summary>Records the current token (offsets relative to <paramref name="baseOffset"/> in the input).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Capture(ref Utf8JsonReader reader, int baseOffset, ref Val v)
     {
         var start = baseOffset + (int)reader.TokenStartIndex;
@@ -169,6 +211,7 @@ internal sealed partial class MappingRun
         v.TextLen = v.RawLen;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ResolveRefs()
     {
         var refs = _m.Refs;
@@ -242,6 +285,7 @@ internal sealed partial class MappingRun
     }
 
     /// <summary>Makes a string value from UTF-8 text (anywhere), writing text and JSON form to scratch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Val StringFrom(Buf buf, int start, int len)
     {
         EnsureScratch((len * 7) + 2);
@@ -269,6 +313,7 @@ internal sealed partial class MappingRun
         return v;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Escape(ReadOnlySpan<byte> text, Span<byte> dest)
     {
         if (text.IndexOfAny(NeedsEscape) < 0)
@@ -313,12 +358,14 @@ internal sealed partial class MappingRun
         return new Val { Kind = kind, RawBuf = Buf.Constant, TextBuf = Buf.Constant, RawStart = offset, RawLen = len, TextStart = offset, TextLen = len };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Put(byte b)
     {
         if (_outLen == _out.Length) Grow(1);
         _out[_outLen++] = b;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Put(ReadOnlySpan<byte> bytes)
     {
         if (_outLen + bytes.Length > _out.Length) Grow(bytes.Length);
@@ -326,14 +373,18 @@ internal sealed partial class MappingRun
         _outLen += bytes.Length;
     }
 
-    private void Grow(int more)
+    private void Grow(int more) => Resize(Math.Max(_outLen + more, (int)Math.Min(Array.MaxLength, _out.Length + (_out.Length / 2L))));
+
+    private void Resize(int size)
     {
-        var size = Math.Max(_outLen + more, (int)Math.Min(Array.MaxLength, _out.Length + (_out.Length / 2L)));
-        Array.Resize(ref _out, size);
+        var bigger = GC.AllocateUninitializedArray<byte>(size);
+        _out.AsSpan(0, _outLen).CopyTo(bigger);
+        _out = bigger;
     }
 
     // ---- output -------------------------------------------------------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Present(OutNode node)
     {
         if (node.Field >= 0) return _results[node.Field].Kind != JsonTokenType.None;
@@ -344,6 +395,7 @@ internal sealed partial class MappingRun
         return false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WriteObject(OutNode node)
     {
         Put((byte)'{');
@@ -359,6 +411,7 @@ internal sealed partial class MappingRun
         Put((byte)'}');
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WriteValue(OutNode node)
     {
         if (node.Field >= 0)
