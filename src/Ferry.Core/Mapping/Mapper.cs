@@ -87,6 +87,7 @@ public static class Mapper
         // second half's work is thrown away, so the result never depends on the guess.
         var report2 = new MappingReport { Source = report.Source, Target = report.Target, RejectedPath = report.RejectedPath, SpecFile = report.SpecFile };
         var run2 = new MappingRun(compiled, input, mode, report2);
+        run.Next = run2;
         var second = Task.Run(() =>
         {
             try
@@ -94,8 +95,9 @@ public static class Mapper
                 run2.RunRecords(split, -1);
                 return true;
             }
-            catch (JsonException)
+            catch (Exception)
             {
+                // A wrong guess can start inside a text; whatever that raises, the first half maps on instead.
                 return false;
             }
         });
@@ -108,7 +110,7 @@ public static class Mapper
         {
             if (report.Stopped) run2.Cancelled = true;
         }
-        var secondOk = second.GetAwaiter().GetResult();
+        var secondOk = second.GetAwaiter().GetResult() && !run2.Cancelled;
         if (!landed || report.Stopped) return (Join(run.Output, []), run.Rejected);
         if (!secondOk)
         {

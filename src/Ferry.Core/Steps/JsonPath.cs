@@ -29,6 +29,7 @@ public static class JsonPath
 
     private static IEnumerable<object?> Evaluate(object? value, string path)
     {
+        if (Cache.Count > 4096) Cache.Clear(); // paths built from data must not grow memory without bound
         var steps = Cache.GetOrAdd(path, p => new Parser(p).Parse());
         IEnumerable<object?> current = [Open(value)];
         foreach (var step in steps) current = current.SelectMany(step.Apply).ToList();
