@@ -58,10 +58,9 @@ internal sealed partial class MappingRun
     public void RunSingle()
     {
         _out = new byte[Math.Max(64, _input.Length + (_input.Length / 8))];
-        var reader = new Utf8JsonReader(_input.Span, new JsonReaderOptions { MaxDepth = 256 });
-        reader.Read();
+        var span = _input.Span;
         Span<byte> nameBuffer = stackalloc byte[256];
-        if (!ProcessRecord(ref reader, 0, 0, nameBuffer)) _outLen = 0;
+        if (!ProcessRecord(span, SkipSpace(span, 0), 0, nameBuffer, out _)) _outLen = 0;
         if (_outLen == 0) Put("null"u8);
     }
 
@@ -77,7 +76,6 @@ internal sealed partial class MappingRun
         var segment = (stopAt > position ? stopAt : span.Length) - position;
         _out = new byte[Math.Clamp(segment + (segment / 16), 64, 1 << 20)];
         var sized = false;
-        var options = new JsonReaderOptions { MaxDepth = 256 };
         Span<byte> nameBuffer = stackalloc byte[256];
         var pos = SkipSpace(span, position);
         if (span[pos] == (byte)']') return -1;
@@ -87,10 +85,8 @@ internal sealed partial class MappingRun
             if (pos == stopAt) return pos;
             if (stopAt >= 0 && pos > stopAt && Next is { Cancelled: false } next) next.Cancelled = true;
             if (_report.Stopped || Cancelled) return -1;
-            var reader = new Utf8JsonReader(span[pos..], options);
-            reader.Read();
-            ProcessRecord(ref reader, pos, index++, nameBuffer);
-            pos = SkipSpace(span, pos + (int)reader.BytesConsumed);
+            ProcessRecord(span, pos, index++, nameBuffer, out var end);
+            pos = SkipSpace(span, end);
             if (!sized && index == 1000)
             {
                 // Size the output from what the first records turned into, so memory stays close to the result's size.
@@ -116,34 +112,20 @@ internal sealed partial class MappingRun
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private bool ProcessRecord(ref Utf8JsonReader reader, int baseOffset, int index, scoped Span<byte> nameBuffer)
+    private bool ProcessRecord(ReadOnlySpan<byte> span, int start, int index, scoped Span<byte> nameBuffer, out int end)
     {
         _report.Read++;
         _scratchLen = 0;
         _errors.Clear();
-        var start = baseOffset + (int)reader.TokenStartIndex;
-        if (reader.TokenType != JsonTokenType.StartObject)
+        if (span[start] != (byte)'{')
         {
-            var kind = reader.TokenType;
-            if (kind == JsonTokenType.StartArray) reader.Skip();
+            end = ValueEnd(span, start, out var kind, out _);
             _errors.Add((-1, "record", $"record {index} is {KindName(kind)}, not an object: every record must be a JSON object"));
-            Reject(index, start, baseOffset + (int)reader.BytesConsumed);
+            Reject(index, start, end);
             return false;
         }
         Array.Clear(_slots);
-        var keys = _m.TopKeys;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var slot = FindSlot(ref reader, keys, nameBuffer);
-            reader.Read();
-            if (slot < 0)
-            {
-                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
-                continue;
-            }
-            Capture(ref reader, baseOffset, ref _slots[slot]);
-        }
-        var end = baseOffset + (int)reader.BytesConsumed;
+        end = ScanRecord(span, start, nameBuffer);
         ResolveRefs();
         var fields = _m.Fields;
         for (var i = 0; i < fields.Length; i++) _results[i] = Evaluate(fields[i], i);
@@ -156,22 +138,6 @@ internal sealed partial class MappingRun
         WriteObject(_m.Root);
         _report.Mapped++;
         return true;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int FindSlot(ref Utf8JsonReader reader, byte[][] keys, scoped Span<byte> nameBuffer)
-    {
-        scoped ReadOnlySpan<byte> name = reader.ValueSpan;
-        if (reader.ValueIsEscaped)
-        {
-            if (name.Length > nameBuffer.Length) name = Encoding.UTF8.GetBytes(reader.GetString()!);
-            else name = nameBuffer[..reader.CopyString(nameBuffer)];
-        }
-        for (var i = 0; i < keys.Length; i++)
-        {
-            if (name.SequenceEqual(keys[i])) return i;
-        }
-        return -1;
     }
 
     /// <summary>Records the current token (offsets relative to <paramref name="baseOffset"/> in the input).</summary>

@@ -218,6 +218,24 @@ public class MapperTests
     }
 
     [Fact]
+    public void Skipped_members_with_brackets_and_quotes_inside_texts_do_not_confuse_the_scanner()
+    {
+        const string spec = "fields:\n  - { target: id, source: id }\n  - { target: n, source: n }\n  - { target: flag, source: flag }\n";
+        var (state, report) = RunRaw(spec, """
+            {
+              "data" : [
+                { "skip" : { "a" : [ "}]\"{[" , { "b" : "\\" } ] , "c" : null } ,
+                  "t\u0061il" : "x\"}" , "id" : "A" , "n" : -1.5e3 , "flag" : false } ,
+                { "id" : "B" , "skip" : [ [ ] , { } ] , "flag" : true , "n" : 0 } ,
+                { }
+              ]
+            }
+            """);
+        Assert.Equal("""[{"id":"A","n":-1500,"flag":false},{"id":"B","n":0,"flag":true},{}]""", AsJson(state["data"]));
+        Assert.Equal(3, report.Mapped);
+    }
+
+    [Fact]
     public void A_single_source_object_is_mapped_as_one_record()
     {
         const string spec = "fields:\n  - { target: id, source: case_id }\n";
