@@ -49,6 +49,15 @@ internal sealed partial class MappingRun
     {
         escaped = false;
         var i = start;
+        // Most record texts are short: a plain loop beats setting up a vectorized search for them.
+        var quick = Math.Min(s.Length, start + 24);
+        while (i < quick)
+        {
+            var b = s[i];
+            if (b == (byte)'"') return i;
+            if (b == (byte)'\\') break;
+            i++;
+        }
         while (true)
         {
             var k = i < s.Length ? s[i..].IndexOfAny(QuoteOrBackslash) : -1;
