@@ -3,11 +3,12 @@ return args.FirstOrDefault() switch
 {
     "engine" => await Ferry.Bench.Engine.EngineOverheadBenchmark.Run(args[1..]),
     "coldstart" => Ferry.Bench.Engine.ColdStartBenchmark.Run(args[1..]),
+    "mapping" => Ferry.Bench.Mapping.MappingBenchmark.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Ferry.Bench engine [iterations] | coldstart [ferry.dll] [runs] | mapping [records]");
+    Console.Error.WriteLine("usage: Ferry.Bench engine [iterations] | coldstart [ferry.dll] [runs] | mapping [records] [--once]");
     return 2;
 }

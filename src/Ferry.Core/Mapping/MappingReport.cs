@@ -11,7 +11,7 @@ public sealed record MappingIssue(int RecordIndex, string Field, string Rule, st
         RecordIndex < 0 ? Message : $"record {RecordIndex}{(Field.Length > 0 ? $", field '{Field}'" : "")} ({Rule}): {Message}";
 }
 
-/// <summary>What <see cref="Mapper.Apply"/> did: counts, whether it stopped, and the issues found.</summary>
+/// <summary>What <see cref="Mapper.Apply(MappingSpec, Ferry.Json.JsObject)"/> did: counts, whether it stopped, and the issues found.</summary>
 public sealed class MappingReport
 {
     /// <summary>At most this many issues are kept in <see cref="Issues"/>; <see cref="IssueCount"/> counts them all.</summary>

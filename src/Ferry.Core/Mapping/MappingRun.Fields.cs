@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
@@ -7,6 +8,7 @@ namespace Ferry.Mapping;
 /// <summary>The field pipeline: value → default/required → transforms → value map → date format → type.</summary>
 internal sealed partial class MappingRun
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a fresh `ferry run` maps a million records before tiered JIT would optimize this
     private Val Evaluate(CompiledField f, int index)
     {
         var v = f.Kind switch
@@ -71,6 +73,7 @@ internal sealed partial class MappingRun
         _ => false,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryReformat(CompiledField f, ref Val v)
     {
         if (v.Kind is not (JsonTokenType.String or JsonTokenType.Number)) return false;
@@ -89,6 +92,7 @@ internal sealed partial class MappingRun
         return false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Val ApplyTransform(Transform t, Val v)
     {
         var text = Text(v);
@@ -126,6 +130,7 @@ internal sealed partial class MappingRun
 
     // ---- compute templates --------------------------------------------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Val EvaluateTemplate(CExpr[] parts)
     {
         // One expression and nothing else keeps the value's JSON type ("{age}", "{coalesce(mobile, phone)}").
@@ -188,6 +193,7 @@ internal sealed partial class MappingRun
 
     // ---- types ---------------------------------------------------------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Val ConvertType(CompiledField f, int index, Val v)
     {
         var type = f.Spec.Type;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
@@ -40,66 +41,91 @@ internal sealed partial class MappingRun
         _slots = new Val[m.TopKeys.Length];
         _refs = new Val[m.Refs.Length];
         _results = new Val[m.Fields.Length];
-        _out = new byte[Math.Max(64, input.Length + (input.Length / 16))];
-    }
-
-    public (RawJson? Output, JsArray? Rejected) Execute(bool single)
-    {
-        var reader = new Utf8JsonReader(_input.Span, new JsonReaderOptions { MaxDepth = 256 });
-        reader.Read();
-        Span<byte> nameBuffer = stackalloc byte[256];
-        if (single)
-        {
-            var ok = ProcessRecord(ref reader, 0, nameBuffer);
-            if (!ok) _outLen = 0;
-            if (_outLen == 0) Put("null"u8);
-        }
-        else
-        {
-            Put((byte)'[');
-            var index = 0;
-            while (!_report.Stopped && reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-            {
-                ProcessRecord(ref reader, index++, nameBuffer);
-            }
-            Put((byte)']');
-        }
-        if (_report.Stopped) return (null, null);
-        var bytes = _out;
-        // A buffer much larger than its content would hold on to memory for the rest of the run.
-        if (_outLen < bytes.Length - (bytes.Length / 4)) bytes = _out.AsSpan(0, _outLen).ToArray();
         _out = [];
-        return (new RawJson(bytes.AsMemory(0, _outLen)), _rejected);
     }
 
-    private bool ProcessRecord(ref Utf8JsonReader reader, int index, scoped Span<byte> nameBuffer)
+    /// <summary>Set by another thread to make <see cref="RunRecords"/> return early (its work will be discarded).</summary>
+    public volatile bool Cancelled;
+
+    public JsArray? Rejected => _rejected;
+
+    /// <summary>The run mapping the records after <c>stopAt</c>; cancelled when this run proves the split wrong.</summary>
+    public MappingRun? Next { get; set; }
+
+    public ReadOnlySpan<byte> Output => _out.AsSpan(0, _outLen);
+
+    /// <summary>Maps the single record (an object) that the input is.</summary>
+    public void RunSingle()
+    {
+        _out = new byte[Math.Max(64, _input.Length + (_input.Length / 8))];
+        var span = _input.Span;
+        Span<byte> nameBuffer = stackalloc byte[256];
+        if (!ProcessRecord(span, SkipSpace(span, 0), 0, nameBuffer, out _)) _outLen = 0;
+        if (_outLen == 0) Put("null"u8);
+    }
+
+    /// <summary>
+    /// Maps the records of the input array from the record starting at <paramref name="position"/> up to the array's end,
+    /// or until the next record would start exactly at <paramref name="stopAt"/>. Records are written comma-separated,
+    /// without brackets. Returns the position where it stopped (<paramref name="stopAt"/>) or -1 at the end of the array.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a fresh `ferry run` maps a million records before tiered JIT would optimize this
+    public int RunRecords(int position, int stopAt)
+    {
+        var span = _input.Span;
+        var segment = (stopAt > position ? stopAt : span.Length) - position;
+        _out = new byte[Math.Clamp(segment + (segment / 16), 64, 1 << 20)];
+        var sized = false;
+        Span<byte> nameBuffer = stackalloc byte[256];
+        var pos = SkipSpace(span, position);
+        if (span[pos] == (byte)']') return -1;
+        var index = 0;
+        while (true)
+        {
+            if (pos == stopAt) return pos;
+            if (stopAt >= 0 && pos > stopAt && Next is { Cancelled: false } next) next.Cancelled = true;
+            if (_report.Stopped || Cancelled) return -1;
+            ProcessRecord(span, pos, index++, nameBuffer, out var end);
+            pos = SkipSpace(span, end);
+            if (!sized && index == 1000)
+            {
+                // Size the output from what the first records turned into, so memory stays close to the result's size.
+                sized = true;
+                var expected = (long)((double)_outLen / (pos - position) * segment * 1.04) + 4096;
+                if (expected > _out.Length) Resize((int)Math.Min(expected, Array.MaxLength));
+            }
+            if (span[pos] == (byte)',')
+            {
+                pos = SkipSpace(span, pos + 1);
+                continue;
+            }
+            if (span[pos] == (byte)']') return -1;
+            throw new JsonException($"Expected ',' or ']' after record {index - 1} at byte {pos}.");
+        }
+    }
+
+    private static int SkipSpace(ReadOnlySpan<byte> span, int pos)
+    {
+        while (pos < span.Length && span[pos] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') pos++;
+        if (pos >= span.Length) throw new JsonException("The records array ends early.");
+        return pos;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool ProcessRecord(ReadOnlySpan<byte> span, int start, int index, scoped Span<byte> nameBuffer, out int end)
     {
         _report.Read++;
         _scratchLen = 0;
         _errors.Clear();
-        var start = (int)reader.TokenStartIndex;
-        if (reader.TokenType != JsonTokenType.StartObject)
+        if (span[start] != (byte)'{')
         {
-            var kind = reader.TokenType;
-            if (kind == JsonTokenType.StartArray) reader.Skip();
+            end = ValueEnd(span, start, out var kind, out _);
             _errors.Add((-1, "record", $"record {index} is {KindName(kind)}, not an object: every record must be a JSON object"));
-            Reject(index, start, (int)reader.BytesConsumed);
+            Reject(index, start, end);
             return false;
         }
         Array.Clear(_slots);
-        var keys = _m.TopKeys;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var slot = FindSlot(ref reader, keys, nameBuffer);
-            reader.Read();
-            if (slot < 0)
-            {
-                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
-                continue;
-            }
-            Capture(ref reader, 0, ref _slots[slot]);
-        }
-        var end = (int)reader.BytesConsumed;
+        end = ScanRecord(span, start, nameBuffer);
         ResolveRefs();
         var fields = _m.Fields;
         for (var i = 0; i < fields.Length; i++) _results[i] = Evaluate(fields[i], i);
@@ -114,22 +140,8 @@ internal sealed partial class MappingRun
         return true;
     }
 
-    private static int FindSlot(ref Utf8JsonReader reader, byte[][] keys, scoped Span<byte> nameBuffer)
-    {
-        scoped ReadOnlySpan<byte> name = reader.ValueSpan;
-        if (reader.ValueIsEscaped)
-        {
-            if (name.Length > nameBuffer.Length) name = Encoding.UTF8.GetBytes(reader.GetString()!);
-            else name = nameBuffer[..reader.CopyString(nameBuffer)];
-        }
-        for (var i = 0; i < keys.Length; i++)
-        {
-            if (name.SequenceEqual(keys[i])) return i;
-        }
-        return -1;
-    }
-
     /// <summary>Records the current token (offsets relative to <paramref name="baseOffset"/> in the input).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Capture(ref Utf8JsonReader reader, int baseOffset, ref Val v)
     {
         var start = baseOffset + (int)reader.TokenStartIndex;
@@ -169,6 +181,7 @@ internal sealed partial class MappingRun
         v.TextLen = v.RawLen;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ResolveRefs()
     {
         var refs = _m.Refs;
@@ -216,171 +229,6 @@ internal sealed partial class MappingRun
         var v = default(Val);
         Capture(ref reader, container.RawStart, ref v);
         return v;
-    }
-
-    // ---- buffers ----------------------------------------------------------------------------------
-
-    private ReadOnlySpan<byte> Bytes(Buf buf) => buf switch
-    {
-        Buf.Input => _input.Span,
-        Buf.Scratch => _scratch,
-        _ => _m.Constants,
-    };
-
-    private ReadOnlySpan<byte> Raw(in Val v) => Bytes(v.RawBuf).Slice(v.RawStart, v.RawLen);
-
-    private ReadOnlySpan<byte> Text(in Val v) => v.Kind switch
-    {
-        JsonTokenType.None or JsonTokenType.Null => [],
-        _ => Bytes(v.TextBuf).Slice(v.TextStart, v.TextLen),
-    };
-
-    private void EnsureScratch(int more)
-    {
-        if (_scratchLen + more <= _scratch.Length) return;
-        Array.Resize(ref _scratch, Math.Max(_scratch.Length * 2, _scratchLen + more));
-    }
-
-    /// <summary>Makes a string value from UTF-8 text (anywhere), writing text and JSON form to scratch.</summary>
-    private Val StringFrom(Buf buf, int start, int len)
-    {
-        EnsureScratch((len * 7) + 2);
-        var source = Bytes(buf).Slice(start, len);
-        var v = new Val { Kind = JsonTokenType.String, RawBuf = Buf.Scratch, TextBuf = Buf.Scratch };
-        if (buf == Buf.Scratch)
-        {
-            v.TextStart = start;
-        }
-        else
-        {
-            source.CopyTo(_scratch.AsSpan(_scratchLen));
-            v.TextStart = _scratchLen;
-            _scratchLen += len;
-            source = _scratch.AsSpan(v.TextStart, len);
-        }
-        v.TextLen = len;
-        v.RawStart = _scratchLen;
-        var dest = _scratch.AsSpan(_scratchLen);
-        dest[0] = (byte)'"';
-        var n = 1 + Escape(source, dest[1..]);
-        dest[n++] = (byte)'"';
-        v.RawLen = n;
-        _scratchLen += n;
-        return v;
-    }
-
-    private static int Escape(ReadOnlySpan<byte> text, Span<byte> dest)
-    {
-        if (text.IndexOfAny(NeedsEscape) < 0)
-        {
-            text.CopyTo(dest);
-            return text.Length;
-        }
-        var n = 0;
-        foreach (var b in text)
-        {
-            switch (b)
-            {
-                case (byte)'"': dest[n++] = (byte)'\\'; dest[n++] = (byte)'"'; break;
-                case (byte)'\\': dest[n++] = (byte)'\\'; dest[n++] = (byte)'\\'; break;
-                case (byte)'\n': dest[n++] = (byte)'\\'; dest[n++] = (byte)'n'; break;
-                case (byte)'\r': dest[n++] = (byte)'\\'; dest[n++] = (byte)'r'; break;
-                case (byte)'\t': dest[n++] = (byte)'\\'; dest[n++] = (byte)'t'; break;
-                case < 0x20:
-                    "\\u00"u8.CopyTo(dest[n..]);
-                    n += 4;
-                    dest[n++] = (byte)"0123456789abcdef"[b >> 4];
-                    dest[n++] = (byte)"0123456789abcdef"[b & 0xF];
-                    break;
-                default: dest[n++] = b; break;
-            }
-        }
-        return n;
-    }
-
-    /// <summary>A number value from digits already in scratch.</summary>
-    private static Val NumberInScratch(int start, int len) =>
-        new() { Kind = JsonTokenType.Number, RawBuf = Buf.Scratch, TextBuf = Buf.Scratch, RawStart = start, RawLen = len, TextStart = start, TextLen = len };
-
-    private static Val Literal(bool? value)
-    {
-        var (offset, len, kind) = value switch
-        {
-            true => (CompiledMapping.TrueOffset, 4, JsonTokenType.True),
-            false => (CompiledMapping.FalseOffset, 5, JsonTokenType.False),
-            null => (CompiledMapping.NullOffset, 4, JsonTokenType.Null),
-        };
-        return new Val { Kind = kind, RawBuf = Buf.Constant, TextBuf = Buf.Constant, RawStart = offset, RawLen = len, TextStart = offset, TextLen = len };
-    }
-
-    private void Put(byte b)
-    {
-        if (_outLen == _out.Length) Grow(1);
-        _out[_outLen++] = b;
-    }
-
-    private void Put(ReadOnlySpan<byte> bytes)
-    {
-        if (_outLen + bytes.Length > _out.Length) Grow(bytes.Length);
-        bytes.CopyTo(_out.AsSpan(_outLen));
-        _outLen += bytes.Length;
-    }
-
-    private void Grow(int more)
-    {
-        var size = Math.Max(_outLen + more, (int)Math.Min(Array.MaxLength, _out.Length + (_out.Length / 2L)));
-        Array.Resize(ref _out, size);
-    }
-
-    // ---- output -------------------------------------------------------------------------------------
-
-    private bool Present(OutNode node)
-    {
-        if (node.Field >= 0) return _results[node.Field].Kind != JsonTokenType.None;
-        foreach (var c in node.Children)
-        {
-            if (Present(c)) return true;
-        }
-        return false;
-    }
-
-    private void WriteObject(OutNode node)
-    {
-        Put((byte)'{');
-        var first = true;
-        foreach (var child in node.Children)
-        {
-            if (!Present(child)) continue;
-            if (!first) Put((byte)',');
-            first = false;
-            Put(child.NameJson);
-            WriteValue(child);
-        }
-        Put((byte)'}');
-    }
-
-    private void WriteValue(OutNode node)
-    {
-        if (node.Field >= 0)
-        {
-            Put(Raw(_results[node.Field]));
-            return;
-        }
-        if (!node.IsArray)
-        {
-            WriteObject(node);
-            return;
-        }
-        Put((byte)'[');
-        var first = true;
-        foreach (var child in node.Children)
-        {
-            if (!Present(child)) continue;
-            if (!first) Put((byte)',');
-            first = false;
-            WriteValue(child);
-        }
-        Put((byte)']');
     }
 
     // ---- rejection ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ public enum FieldType { Any, String, Integer, Number, Boolean, Date }
 
 /// <summary>
 /// A loaded mapping spec (DESIGN §4): the machine-readable mapping spreadsheet. Load it with
-/// <see cref="MappingSpecLoader"/>, run it with <see cref="Mapper.Apply"/>, print it with <see cref="MappingDoc.Render"/>.
+/// <see cref="MappingSpecLoader"/>, run it with <see cref="Mapper.Apply(MappingSpec, Ferry.Json.JsObject)"/>, print it with <see cref="MappingDoc.Render"/>.
 /// </summary>
 public sealed class MappingSpec
 {

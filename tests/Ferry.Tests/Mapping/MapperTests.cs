@@ -1,4 +1,5 @@
 using Ferry.Json;
+using Ferry.Mapping;
 using static Ferry.Tests.Mapping.MappingTestSupport;
 
 namespace Ferry.Tests.Mapping;
@@ -217,6 +218,24 @@ public class MapperTests
     }
 
     [Fact]
+    public void Skipped_members_with_brackets_and_quotes_inside_texts_do_not_confuse_the_scanner()
+    {
+        const string spec = "fields:\n  - { target: id, source: id }\n  - { target: n, source: n }\n  - { target: flag, source: flag }\n";
+        var (state, report) = RunRaw(spec, """
+            {
+              "data" : [
+                { "skip" : { "a" : [ "}]\"{[" , { "b" : "\\" } ] , "c" : null } ,
+                  "t\u0061il" : "x\"}" , "id" : "A" , "n" : -1.5e3 , "flag" : false } ,
+                { "id" : "B" , "skip" : [ [ ] , { } ] , "flag" : true , "n" : 0 } ,
+                { }
+              ]
+            }
+            """);
+        Assert.Equal("""[{"id":"A","n":-1500,"flag":false},{"id":"B","n":0,"flag":true},{}]""", AsJson(state["data"]));
+        Assert.Equal(3, report.Mapped);
+    }
+
+    [Fact]
     public void A_single_source_object_is_mapped_as_one_record()
     {
         const string spec = "fields:\n  - { target: id, source: case_id }\n";
@@ -250,5 +269,62 @@ public class MapperTests
         const string spec = "on_error: skip\nfields:\n  - { target: id, source: id, required: true }\n";
         var (state, _) = RunMaterialized(spec, """{"data":[{},{"id":1}],"rejected":[{"index":9}]}""");
         Assert.Equal(2, ((JsArray)state["rejected"]!).Count);
+    }
+}
+
+public class MapperParallelTests
+{
+    private const string Spec = """
+        on_error: skip
+        fields:
+          - { target: id, source: id, required: true }
+          - { target: note, source: note }
+          - { target: sex, source: sex, value_map: { M: male, F: female } }
+        """;
+
+    private static string Records(int count, Func<int, string> record) =>
+        "{\"data\":[" + string.Join(",\n ", Enumerable.Range(0, count).Select(record)) + "]}";
+
+    private static (JsObject State, MappingReport Report) Run(string stateJson, int threshold)
+    {
+        var spec = MappingSpecLoader.ParseYaml(Spec, "m.yaml");
+        var state = Js.ParseStateObject(System.Text.Encoding.UTF8.GetBytes(stateJson));
+        return (state, Mapper.Apply(spec, state, threshold));
+    }
+
+    [Fact]
+    public void Two_halves_give_the_same_output_rejections_and_indexes_as_one_pass()
+    {
+        var json = Records(2001, i => i % 97 == 0 ? $"{{\"note\":\"no id {i}\"}}" : $"{{\"id\":{i},\"sex\":\"{(i % 2 == 0 ? "M" : "F")}\",\"note\":\"n{i}\"}}");
+        var (one, oneReport) = Run(json, int.MaxValue);
+        var (two, twoReport) = Run(json, 0);
+        Assert.Equal(AsJson(one["data"]), AsJson(two["data"]));
+        Assert.Equal(AsJson(one["rejected"]), AsJson(two["rejected"]));
+        Assert.Equal((oneReport.Read, oneReport.Mapped, oneReport.Rejected), (twoReport.Read, twoReport.Mapped, twoReport.Rejected));
+        Assert.Equal(oneReport.Issues.Select(i => i.RecordIndex), twoReport.Issues.Select(i => i.RecordIndex));
+        Assert.Equal(2001 - 21, twoReport.Mapped);
+        Assert.Equal(1940, (int)((dynamic)two).rejected[20].index);
+    }
+
+    [Fact]
+    public void A_record_boundary_lookalike_inside_text_does_not_change_the_result()
+    {
+        // Every note holds `},{` so that the midpoint guess lands inside a text.
+        var json = Records(400, i => $"{{\"id\":{i},\"note\":\"x}},{{\\\"id\\\":-1,\\\"sex\\\":\\\"M\\\"}},{{y\"}}");
+        var (one, _) = Run(json, int.MaxValue);
+        var (two, report) = Run(json, 0);
+        Assert.Equal(400, report.Mapped);
+        Assert.Equal(AsJson(one["data"]), AsJson(two["data"]));
+    }
+
+    [Fact]
+    public void Stop_in_the_second_half_reports_the_record_index_in_the_whole_array()
+    {
+        var json = Records(1000, i => i == 900 ? "{}" : $"{{\"id\":{i}}}");
+        var spec = MappingSpecLoader.ParseYaml(Spec.Replace("on_error: skip", "on_error: stop", StringComparison.Ordinal), "m.yaml");
+        var state = Js.ParseStateObject(System.Text.Encoding.UTF8.GetBytes(json));
+        var report = Mapper.Apply(spec, state, 0);
+        Assert.True(report.Stopped);
+        Assert.Equal(900, Assert.Single(report.Issues).RecordIndex);
     }
 }
