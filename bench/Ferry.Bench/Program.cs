@@ -4,11 +4,12 @@ return args.FirstOrDefault() switch
     "engine" => await Ferry.Bench.Engine.EngineOverheadBenchmark.Run(args[1..]),
     "coldstart" => Ferry.Bench.Engine.ColdStartBenchmark.Run(args[1..]),
     "mapping" => Ferry.Bench.Mapping.MappingBenchmark.Run(args[1..]),
+    "cli-mapping" => Ferry.Bench.Mapping.CliMappingBenchmark.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Ferry.Bench engine [iterations] | coldstart [ferry.dll] [runs] | mapping [records] [--once]");
+    Console.Error.WriteLine("usage: Ferry.Bench engine [iterations] | coldstart [ferry.dll] [runs] | mapping [records] [--once] | cli-mapping [ferry.dll] [records] [runs]");
     return 2;
 }

@@ -100,7 +100,7 @@ internal static class MappingBenchmark
         return (sw.Elapsed.TotalSeconds, (process.TotalProcessorTime - cpu).TotalSeconds);
     }
 
-    private static void Generate(string path, int count, int seed)
+    internal static void Generate(string path, int count, int seed)
     {
         string[] first = ["Ana", "Bosco", "Grace", "Okello", "Sarah", "Moses", "Aisha", "John", "Esther", "Peter"];
         string[] last = ["Lopez", "Mugisha", "Nakato", "Okot", "Achieng", "Kato", "Namutebi", "Ouma"];

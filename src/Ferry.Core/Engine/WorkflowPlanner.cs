@@ -84,7 +84,7 @@ internal sealed class WorkflowPlanner(ProjectSpec project, StepCompiler compiler
                           (report.Rejected > 0 ? $"; {report.Rejected:N0} rejected (see state.{spec.Rejected})" : "") + ".";
             if (!report.Stopped) return new MapOutcome(null, summary);
             var first = report.Issues.Take(5).Select(i => $"record {i.RecordIndex}: field '{i.Field}' broke rule '{i.Rule}': {i.Message} (record: {i.RecordExcerpt})");
-            return new MapOutcome($"Mapping {step.Map} stopped: {string.Join("; ", first)}", summary);
+            return new MapOutcome(report.FailureMessage ?? $"Mapping {step.Map} stopped: {string.Join("; ", first)}", summary);
         };
     }
 

@@ -9,7 +9,7 @@ namespace Ferry.Scripting;
 public static class Sandbox
 {
     /// <summary>Part of every compiled step's content hash: bump it when the allow-list or the instrumentation changes.</summary>
-    public const int RulesVersion = 2;
+    public const int RulesVersion = 3;
 
     /// <summary>The default match timeout of every regular expression in the process (step code cannot choose its own).</summary>
     public static TimeSpan RegexMatchTimeout { get; private set; } = TimeSpan.FromSeconds(2);

@@ -282,3 +282,22 @@ public class StepCompilerTests
         Assert.Equal("FERRY201", Assert.Single(result.Diagnostics).Code);
     }
 }
+
+public class EmptyStepCodeTests
+{
+    private static readonly StepCompiler Compiler = ScriptKit.NewCompiler();
+
+    [Theory]
+    [InlineData("// nothing to do yet")]
+    [InlineData("")]
+    [InlineData("   \n\n")]
+    [InlineData("/* a\n block */")]
+    public async Task Code_with_no_statements_compiles_and_leaves_state_as_it_was(string code)
+    {
+        var result = Compiler.CompileStep(code, ScriptKit.Csx, null, null);
+        Assert.True(result.Success, string.Join("\n", result.Diagnostics));
+        var (globals, _) = ScriptKit.Globals("""{"data":[1]}""");
+        Assert.Null(await result.Step!.RunAsync(globals));
+        Assert.Equal("""{"data":[1]}""", Js.ToJson(globals.state));
+    }
+}

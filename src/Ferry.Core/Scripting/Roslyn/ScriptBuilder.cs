@@ -84,6 +84,9 @@ internal static class ScriptBuilder
         var userStart = text.Length;
         text.Append(code);
         var userEnd = text.Length;
+        // A script with no statement at all (empty, or only comments) does not emit; a hidden empty statement fixes that.
+        if (!CSharpSyntaxTree.ParseText(code, RoslynShared.ParseOptions).GetRoot().DescendantTokens().Any(t => !t.IsKind(SyntaxKind.EndOfFileToken)))
+            text.Append("\n#line hidden\n;\n");
         if (request.AdaptorType is { } adaptor && request.AdaptorGlobalName is { } name)
         {
             if (!SyntaxFacts.IsValidIdentifier(name) || SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None)
