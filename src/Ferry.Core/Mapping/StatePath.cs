@@ -81,9 +81,10 @@ internal static class StatePath
         parent.Set(path[^1].Name!, value);
     }
 
-    public static object? Get(JsObject state, PathSegment[] path)
+    /// <summary>The value at <paramref name="path"/> under <paramref name="root"/> (materializing raw JSON), or null.</summary>
+    public static object? Get(object? root, PathSegment[] path)
     {
-        object? current = state;
+        var current = root;
         foreach (var seg in path)
         {
             current = current switch

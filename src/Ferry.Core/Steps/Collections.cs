@@ -129,20 +129,7 @@ public static class Records
         return segments;
     }
 
-    private static object? At(object? item, PathSegment[] path)
-    {
-        var current = item;
-        foreach (var seg in path)
-        {
-            current = current switch
-            {
-                JsObject o when !seg.IsIndex => o.Get(seg.Name!),
-                JsArray a when seg.IsIndex => a[seg.Index],
-                _ => null,
-            };
-        }
-        return current;
-    }
+    private static object? At(object? item, PathSegment[] path) => Mapping.StatePath.Get(item, path);
 
     private static string KeyText(object? value) => value switch
     {

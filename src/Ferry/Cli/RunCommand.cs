@@ -116,6 +116,7 @@ internal static class RunCommand
                     error = s.Error?.ToString(),
                 }),
                 writes = recorder?.Writes.Select(w => new { step = w.Step, adaptor = w.Adaptor, operation = w.Operation, request = w.Request }),
+                log = result.Log.Select(l => new { time = l.Time, level = l.Level.ToString().ToLowerInvariant(), step = l.StepId, message = l.Message }),
                 output = request.Output,
                 state = request.Output is null ? result.FinalState : null,
             }, indented: true));

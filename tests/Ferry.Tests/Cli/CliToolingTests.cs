@@ -135,6 +135,14 @@ public sealed class CliToolingTests : IDisposable
     }
 
     [Fact]
+    public async Task The_committed_adaptor_reference_is_what_the_code_generates()
+    {
+        var r = await FerryProcess.RunAsync(_work, "docs", "--markdown");
+        var committed = File.ReadAllText(Path.Combine(FerryProcess.RepositoryRoot, "docs", "adaptor-reference.md"));
+        Assert.True(r.Stdout.Trim() == committed.Trim(), "docs/adaptor-reference.md is stale: regenerate it with `ferry docs --markdown > docs/adaptor-reference.md`.");
+    }
+
+    [Fact]
     public async Task Mapping_doc_renders_the_sample_spec_as_a_markdown_table_and_as_html()
     {
         var spec = Path.Combine(FerryProcess.RepositoryRoot, "samples", "case-sync", "mappings", "case-to-hmis.yaml");
