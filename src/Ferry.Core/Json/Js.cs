@@ -130,7 +130,12 @@ public static class Js
 
     // ---- writing --------------------------------------------------------------------------------
 
-    public static void Write(Utf8JsonWriter writer, object? value)
+    public static void Write(Utf8JsonWriter writer, object? value) => Write(writer, value, null);
+
+    /// <summary>Raw members larger than this go straight to the stream instead of through the writer's buffer.</summary>
+    private const int DirectCopyThreshold = 1 << 20;
+
+    private static void Write(Utf8JsonWriter writer, object? value, Stream? direct)
     {
         switch (value)
         {
@@ -142,22 +147,30 @@ public static class Js
             case double d when double.IsFinite(d): writer.WriteNumberValue(d); break;
             case double: writer.WriteNullValue(); break;
             case decimal m: writer.WriteNumberValue(m); break;
+            case RawJson raw when direct is not null && raw.Utf8.Length > DirectCopyThreshold:
+                // A million-record array would otherwise be copied into the writer's buffer first (its size again in
+                // memory). Copy all but the last byte to the stream; the writer writes that byte, so it still knows a
+                // value ended (commas, indentation) — it refuses an empty raw value.
+                writer.Flush();
+                direct.Write(raw.Utf8.Span[..^1]);
+                writer.WriteRawValue(raw.Utf8.Span[^1..], skipInputValidation: true);
+                break;
             case RawJson raw: writer.WriteRawValue(raw.Utf8.Span, skipInputValidation: true); break;
             case JsObject o:
                 writer.WriteStartObject();
                 for (var k = 0; k < o.Count; k++)
                 {
                     writer.WritePropertyName(o.KeyAt(k));
-                    Write(writer, o.ValueAt(k));
+                    Write(writer, o.ValueAt(k), direct);
                 }
                 writer.WriteEndObject();
                 break;
             case JsArray a:
                 writer.WriteStartArray();
-                for (var k = 0; k < a.Count; k++) Write(writer, a.GetUnmaterialized(k));
+                for (var k = 0; k < a.Count; k++) Write(writer, a.GetUnmaterialized(k), direct);
                 writer.WriteEndArray();
                 break;
-            default: Write(writer, From(value)); break;
+            default: Write(writer, From(value), direct); break;
         }
     }
 
@@ -175,7 +188,7 @@ public static class Js
     public static void WriteTo(Stream stream, object? value, bool indented = false)
     {
         using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        Write(writer, value);
+        Write(writer, value, stream);
     }
 
     public static string ToJson(object? value, bool indented = false) => Encoding.UTF8.GetString(ToUtf8(value, indented));

@@ -89,3 +89,21 @@ public class SuggestionsTests
         Assert.Null(Ferry.Diagnostics.Suggestions.Closest("zebra", ["query", "label", "adaptor"]));
     }
 }
+
+public class JsWriteToTests
+{
+    [Fact]
+    public void Large_raw_members_are_copied_to_the_stream_and_the_document_stays_valid()
+    {
+        var big = "[" + string.Join(",", Enumerable.Range(0, 300_000).Select(i => $"{{\"id\":{i}}}")) + "]";
+        var state = Js.ParseStateObject(System.Text.Encoding.UTF8.GetBytes($"{{\"first\":1,\"data\":{big},\"after\":{{\"ok\":true}}}}"));
+        using var stream = new MemoryStream();
+
+        Js.WriteTo(stream, state, indented: true);
+
+        dynamic back = Js.Parse(stream.ToArray())!;
+        Assert.Equal(300_000, (int)back.data.Length);
+        Assert.Equal(299_999, (int)back.data[299_999].id);
+        Assert.True((bool)back.after.ok);
+    }
+}
