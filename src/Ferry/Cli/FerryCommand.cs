@@ -17,6 +17,8 @@ internal static class FerryCommand
             DocsCommand.Build(),
             NewCommand.Build(),
             MappingCommand.Build(),
+            DeployCommand.Build(),
+            DeployCommand.BuildPull(),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
