@@ -1,0 +1,19 @@
+using Ferry.Storage;
+using Ferry.Tests.Infrastructure;
+using Npgsql;
+
+namespace Ferry.Tests.Storage;
+
+[Collection(UsesPostgres.Name)]
+public sealed class PostgresStoreTests(PostgresServer server) : StoreCompliance
+{
+    protected override async Task<StoreOptions> CreateOptionsAsync() => FerryStore.Postgres(await server.CreateDatabaseAsync("store"));
+
+    protected override async Task ExecuteSqlAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
