@@ -26,6 +26,8 @@ internal sealed class PostgresDialect(string connectionString) : SqlDialect
         ["seq_pk"] = "bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
     };
 
+    public override bool MultiRowInsert => true;
+
     public override string ClaimRowLock => "FOR UPDATE SKIP LOCKED";
 
     public override async Task<DbConnection> OpenReadAsync(CancellationToken ct) => await _dataSource.OpenConnectionAsync(ct);

@@ -18,6 +18,9 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <summary>Appended to the claim's inner SELECT (PostgreSQL: <c>FOR UPDATE SKIP LOCKED</c>).</summary>
     public abstract string ClaimRowLock { get; }
 
+    /// <summary>True: batch rows into one multi-row INSERT (saves round trips); false: reuse one prepared single-row INSERT.</summary>
+    public abstract bool MultiRowInsert { get; }
+
     /// <summary>A connection for reads; the caller disposes it.</summary>
     public abstract Task<DbConnection> OpenReadAsync(CancellationToken ct);
 

@@ -32,6 +32,8 @@ internal sealed class SqliteDialect : SqlDialect
         ["seq_pk"] = "integer PRIMARY KEY",
     };
 
+    public override bool MultiRowInsert => false;
+
     public override string ClaimRowLock => "";
 
     public override async Task<DbConnection> OpenReadAsync(CancellationToken ct)

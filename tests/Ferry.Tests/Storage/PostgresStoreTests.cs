@@ -1,11 +1,12 @@
 using Ferry.Storage;
 using Ferry.Tests.Infrastructure;
 using Npgsql;
+using Xunit.Abstractions;
 
 namespace Ferry.Tests.Storage;
 
 [Collection(UsesPostgres.Name)]
-public sealed class PostgresStoreTests(PostgresServer server) : StoreCompliance
+public sealed class PostgresStoreTests(PostgresServer server, ITestOutputHelper output) : StoreCompliance(output)
 {
     protected override async Task<StoreOptions> CreateOptionsAsync() => FerryStore.Postgres(await server.CreateDatabaseAsync("store"));
 

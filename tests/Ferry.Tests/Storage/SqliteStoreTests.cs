@@ -1,9 +1,10 @@
 using Ferry.Storage;
 using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
 
 namespace Ferry.Tests.Storage;
 
-public sealed class SqliteStoreTests : StoreCompliance, IDisposable
+public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreCompliance(output), IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "ferry-store-" + Guid.NewGuid().ToString("N")[..8]);
 

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Ferry.Storage;
+using Xunit.Abstractions;
 
 namespace Ferry.Tests.Storage;
 
@@ -7,7 +9,7 @@ namespace Ferry.Tests.Storage;
 /// The behaviour every Ferry store must have, whatever the database. Inherited once per database
 /// (<see cref="SqliteStoreTests"/>, <see cref="PostgresStoreTests"/>); a new database per test.
 /// </summary>
-public abstract class StoreCompliance : IAsyncLifetime
+public abstract class StoreCompliance(ITestOutputHelper output) : IAsyncLifetime
 {
     private StoreOptions _options = null!;
 
@@ -429,6 +431,21 @@ public abstract class StoreCompliance : IAsyncLifetime
         var stored = await Store.GetRunAsync(run.RunId);
         Assert.NotNull(stored!.OutputDataclipId);
         Assert.Null(await Store.GetDataclipAsync(stored.OutputDataclipId.Value));
+    }
+
+    [Fact]
+    public async Task Batched_intake_is_much_faster_than_one_commit_per_work_order()
+    {
+        // Group commit is why intake scales: N work orders share one transaction (one fsync on SQLite).
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < 100; i++) await Store.EnqueueAsync([Order()]);
+        var single = 100 / watch.Elapsed.TotalSeconds;
+        watch.Restart();
+        for (var i = 0; i < 20; i++) await Store.EnqueueAsync(Enumerable.Range(0, 100).Select(_ => Order()).ToList());
+        var batched = 2000 / watch.Elapsed.TotalSeconds;
+        output.WriteLine($"{Store.Provider}: EnqueueAsync batches of 100: {batched:F0} work orders/s; one per commit: {single:F0} work orders/s ({batched / single:F1}×)");
+        Assert.Equal(2100, await Store.CountRunsAsync(RunStatus.Available));
+        Assert.True(batched > 2 * single, $"batches of 100 ran at {batched:F0}/s, single commits at {single:F0}/s");
     }
 
     [Fact]
