@@ -22,8 +22,8 @@ public sealed partial class FerryStore
         var inputs = batch.Select(_ => Guid.CreateVersion7(now)).ToList();
         return WriteAsync<IReadOnlyList<EnqueuedRun>>(async scope =>
         {
-            await InsertRowsAsync(scope, "dataclips", ["id", "project", "body", "size_bytes", "created_at"],
-                batch.Select((w, i) => new object?[] { _dialect.Id(inputs[i]), w.Project, w.InputJson, Encoding.UTF8.GetByteCount(w.InputJson), _dialect.Time(now) }).ToList(), ct);
+            await InsertRowsAsync(scope, "dataclips", DataclipColumns,
+                batch.Select((w, i) => new object?[] { _dialect.Id(inputs[i]), w.Project, _dialect.Id(ids[i].WorkOrderId), w.InputJson, Encoding.UTF8.GetByteCount(w.InputJson), _dialect.Time(now) }).ToList(), ct);
             await InsertRowsAsync(scope, "work_orders",
                 ["id", "project", "workflow", "trigger_name", "version", "status", "input_dataclip_id", "request_meta",
                  "retry_attempts", "retry_backoff_ms", "retry_max_backoff_ms", "last_run_id", "created_at", "updated_at"],
@@ -180,19 +180,19 @@ public sealed partial class FerryStore
             if (updated.Count == 0) return false;
             var (project, workOrderId) = updated[0];
             var clips = new List<object?[]>();
-            if (output is { } outputId) clips.Add(ClipRow(outputId, project, completion.OutputJson!, now));
+            if (output is { } outputId) clips.Add(ClipRow(outputId, project, workOrderId, completion.OutputJson!, now));
             var steps = new List<object?[]>();
             for (var i = 0; i < completion.Steps.Count; i++)
             {
                 var step = completion.Steps[i];
                 Guid? input = step.InputJson is null ? null : Guid.CreateVersion7(now);
                 Guid? stepOutput = step.OutputJson is null ? null : Guid.CreateVersion7(now);
-                if (input is { } inId) clips.Add(ClipRow(inId, project, step.InputJson!, now));
-                if (stepOutput is { } outId) clips.Add(ClipRow(outId, project, step.OutputJson!, now));
+                if (input is { } inId) clips.Add(ClipRow(inId, project, workOrderId, step.InputJson!, now));
+                if (stepOutput is { } outId) clips.Add(ClipRow(outId, project, workOrderId, step.OutputJson!, now));
                 steps.Add([_dialect.Id(Guid.CreateVersion7(now)), _dialect.Id(completion.RunId), i, step.StepId, step.Status, _dialect.Time(step.StartedAt),
                     step.DurationMs, step.AllocatedBytes, step.Error, _dialect.Id(input), _dialect.Id(stepOutput)]);
             }
-            await InsertRowsAsync(scope, "dataclips", ["id", "project", "body", "size_bytes", "created_at"], clips, ct);
+            await InsertRowsAsync(scope, "dataclips", DataclipColumns, clips, ct);
             await InsertRowsAsync(scope, "step_runs",
                 ["id", "run_id", "ordinal", "step_id", "status", "started_at", "duration_ms", "allocated_bytes", "error", "input_dataclip_id", "output_dataclip_id"], steps, ct);
             await InsertRowsAsync(scope, "log_lines", ["run_id", "time", "level", "step_id", "message"],
@@ -275,11 +275,13 @@ public sealed partial class FerryStore
     private object?[] RunRow(Guid id, Guid workOrder, string project, string workflow, int version, int attempt, string? startStep, Guid input, DateTimeOffset availableAt, DateTimeOffset now) =>
         [_dialect.Id(id), _dialect.Id(workOrder), project, workflow, version, attempt, RunStatus.Available, startStep, _dialect.Id(input), _dialect.Time(availableAt), _dialect.Time(now)];
 
-    private object?[] ClipRow(Guid id, string project, string json, DateTimeOffset now)
+    private static readonly string[] DataclipColumns = ["id", "project", "work_order_id", "body", "size_bytes", "created_at"];
+
+    private object?[] ClipRow(Guid id, string project, Guid workOrderId, string json, DateTimeOffset now)
     {
         var size = Encoding.UTF8.GetByteCount(json);
         // Over the limit: keep the size (so the console can say why) but not the body.
-        return [_dialect.Id(id), project, size > _maxDataclipBytes ? null : json, (long)size, _dialect.Time(now)];
+        return [_dialect.Id(id), project, _dialect.Id(workOrderId), size > _maxDataclipBytes ? null : json, (long)size, _dialect.Time(now)];
     }
 
     private static async Task<Guid?> ScalarGuidAsync(WriteScope scope, string sql, object args, CancellationToken ct)

@@ -164,3 +164,22 @@ public sealed record WorkOrderQuery(
 
 /// <summary>One page of results; <paramref name="Next"/> is null on the last page.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
+
+/// <summary>
+/// A project's retention policy. <paramref name="Mode"/>: <c>retain_all</c> (keep dataclips for
+/// <paramref name="DataclipPeriod"/>), <c>retain_with_errors</c> (wipe dataclips of successful work orders at once,
+/// keep the others for the period) or <c>erase_all</c> (wipe every dataclip once its work order is final).
+/// <paramref name="HistoryPeriod"/>: delete finished work orders (runs, steps, logs, dataclips) older than this.
+/// Null periods keep forever.
+/// </summary>
+public sealed record RetentionPolicy(string Mode, TimeSpan? HistoryPeriod = null, TimeSpan? DataclipPeriod = null)
+{
+    public const string RetainAll = "retain_all";
+    public const string RetainWithErrors = "retain_with_errors";
+    public const string EraseAll = "erase_all";
+
+    public static IReadOnlyList<string> Modes { get; } = [RetainAll, RetainWithErrors, EraseAll];
+}
+
+/// <summary>What one retention pass did; call again while <paramref name="WorkOrdersDeleted"/> reached the pass limit.</summary>
+public sealed record RetentionResult(int DataclipsWiped, int WorkOrdersDeleted);

@@ -62,6 +62,8 @@ internal sealed class PostgresDialect(string connectionString) : SqlDialect
 
     public override object List(IReadOnlyCollection<string> values) => values.ToArray();
 
+    public override object IdList(IReadOnlyCollection<Guid> ids) => ids.ToArray();
+
     public override string InList(string expression, string parameter) => $"{expression} = ANY({parameter})";
 
     public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();

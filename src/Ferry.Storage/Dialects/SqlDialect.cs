@@ -46,6 +46,9 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <summary>A list of strings as one parameter, tested with <see cref="InList"/>.</summary>
     public abstract object List(IReadOnlyCollection<string> values);
 
+    /// <summary>A list of ids as one parameter, tested with <see cref="InList"/>.</summary>
+    public abstract object IdList(IReadOnlyCollection<Guid> ids);
+
     /// <summary>SQL that is true when <paramref name="expression"/> is one of the list in <paramref name="parameter"/>.</summary>
     public abstract string InList(string expression, string parameter);
 

@@ -85,6 +85,8 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override object List(IReadOnlyCollection<string> values) => JsonSerializer.Serialize(values);
 
+    public override object IdList(IReadOnlyCollection<Guid> ids) => JsonSerializer.Serialize(ids.Select(id => id.ToString("D")));
+
     public override string InList(string expression, string parameter) => $"{expression} IN (SELECT value FROM json_each({parameter}))";
 
     public override async ValueTask DisposeAsync()

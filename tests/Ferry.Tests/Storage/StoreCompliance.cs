@@ -9,7 +9,7 @@ namespace Ferry.Tests.Storage;
 /// The behaviour every Ferry store must have, whatever the database. Inherited once per database
 /// (<see cref="SqliteStoreTests"/>, <see cref="PostgresStoreTests"/>); a new database per test.
 /// </summary>
-public abstract class StoreCompliance(ITestOutputHelper output) : IAsyncLifetime
+public abstract partial class StoreCompliance(ITestOutputHelper output) : IAsyncLifetime
 {
     private StoreOptions _options = null!;
 
