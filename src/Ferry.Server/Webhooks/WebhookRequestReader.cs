@@ -106,40 +106,40 @@ public static class WebhookRequestReader
             case "none":
                 return null;
             case "api-key":
-            {
-                if (secrets?.Get("api_key") is not string expected || expected.Length == 0)
-                    return Misconfigured(trigger, "api_key");
-                var sent = request.Headers["X-API-Key"];
-                if (StringValues.IsNullOrEmpty(sent))
-                    return Unauthorized(trigger, "X-API-Key", $"Trigger '{trigger.Name}' requires an X-API-Key header. Send the key from credential '{trigger.Credential}'.", basic: false);
-                if (sent.Count != 1 || !SecretEquals(sent.ToString(), expected))
-                    return Unauthorized(trigger, "X-API-Key", $"The X-API-Key header does not match trigger '{trigger.Name}'s key. Check the key in credential '{trigger.Credential}'.", basic: false);
-                return null;
-            }
+                {
+                    if (secrets?.Get("api_key") is not string expected || expected.Length == 0)
+                        return Misconfigured(trigger, "api_key");
+                    var sent = request.Headers["X-API-Key"];
+                    if (StringValues.IsNullOrEmpty(sent))
+                        return Unauthorized(trigger, "X-API-Key", $"Trigger '{trigger.Name}' requires an X-API-Key header. Send the key from credential '{trigger.Credential}'.", basic: false);
+                    if (sent.Count != 1 || !SecretEquals(sent.ToString(), expected))
+                        return Unauthorized(trigger, "X-API-Key", $"The X-API-Key header does not match trigger '{trigger.Name}'s key. Check the key in credential '{trigger.Credential}'.", basic: false);
+                    return null;
+                }
             case "basic":
-            {
-                if (secrets?.Get("username") is not string user || secrets.Get("password") is not string password)
-                    return Misconfigured(trigger, "username/password");
-                var header = request.Headers.Authorization.ToString();
-                if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
-                    return Unauthorized(trigger, "Authorization", $"Trigger '{trigger.Name}' requires HTTP Basic authentication (Authorization: Basic …).", basic: true);
-                string decoded;
-                try
                 {
-                    decoded = new UTF8Encoding(false, true).GetString(Convert.FromBase64String(header[6..].Trim()));
+                    if (secrets?.Get("username") is not string user || secrets.Get("password") is not string password)
+                        return Misconfigured(trigger, "username/password");
+                    var header = request.Headers.Authorization.ToString();
+                    if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+                        return Unauthorized(trigger, "Authorization", $"Trigger '{trigger.Name}' requires HTTP Basic authentication (Authorization: Basic …).", basic: true);
+                    string decoded;
+                    try
+                    {
+                        decoded = new UTF8Encoding(false, true).GetString(Convert.FromBase64String(header[6..].Trim()));
+                    }
+                    catch (Exception e) when (e is FormatException or DecoderFallbackException)
+                    {
+                        return Unauthorized(trigger, "Authorization", "The Basic credentials are not valid base64 of 'username:password'.", basic: true);
+                    }
+                    var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+                    var sentUser = colon < 0 ? decoded : decoded[..colon];
+                    var sentPassword = colon < 0 ? "" : decoded[(colon + 1)..];
+                    // Both comparisons always run (non-short-circuit &), so timing does not tell which part was wrong.
+                    if (!(SecretEquals(sentUser, user) & SecretEquals(sentPassword, password)))
+                        return Unauthorized(trigger, "Authorization", $"The Basic username or password is wrong for trigger '{trigger.Name}'. Check credential '{trigger.Credential}'.", basic: true);
+                    return null;
                 }
-                catch (Exception e) when (e is FormatException or DecoderFallbackException)
-                {
-                    return Unauthorized(trigger, "Authorization", "The Basic credentials are not valid base64 of 'username:password'.", basic: true);
-                }
-                var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-                var sentUser = colon < 0 ? decoded : decoded[..colon];
-                var sentPassword = colon < 0 ? "" : decoded[(colon + 1)..];
-                // Both comparisons always run (non-short-circuit &), so timing does not tell which part was wrong.
-                if (!(SecretEquals(sentUser, user) & SecretEquals(sentPassword, password)))
-                    return Unauthorized(trigger, "Authorization", $"The Basic username or password is wrong for trigger '{trigger.Name}'. Check credential '{trigger.Credential}'.", basic: true);
-                return null;
-            }
             default:
                 return Refuse(trigger, 503, "Service Unavailable", "misconfigured", "auth",
                     $"Trigger '{trigger.Name}' has auth '{trigger.Auth}', which the server does not know (use api-key, basic or none). Fix ferry.yaml and deploy again.").Refusal;
@@ -170,7 +170,8 @@ public static class WebhookRequestReader
     private static WebhookRefusal Misconfigured(TriggerSpec trigger, string keys) =>
         new(503, "Service Unavailable",
             $"Trigger '{trigger.Name}' uses auth '{trigger.Auth}' but its credential '{trigger.Credential}' has no {keys}. Nothing was stored; set {keys} on the credential.",
-            "credential", trigger.Name) { Reason = "misconfigured" };
+            "credential", trigger.Name)
+        { Reason = "misconfigured" };
 
     // ---- content type and body -------------------------------------------------------------------
 
