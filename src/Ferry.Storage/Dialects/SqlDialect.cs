@@ -1,0 +1,85 @@
+using System.Data.Common;
+
+namespace Ferry.Storage.Dialects;
+
+/// <summary>
+/// What differs between SQLite and PostgreSQL, and nothing else: column types for migrations, how parameter values are
+/// encoded (ids, timestamps, lists), the row lock of the claim statement and how connections are shared. All SQL text
+/// lives in <see cref="FerryStore"/> and <c>Migrations/</c>.
+/// </summary>
+internal abstract class SqlDialect : IAsyncDisposable
+{
+    /// <summary><c>sqlite</c> or <c>postgres</c>: also the suffix of a dialect-specific migration file.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Column types substituted for <c>{{uuid}}</c>, <c>{{time}}</c>, <c>{{bigint}}</c> and <c>{{seq_pk}}</c> in migrations.</summary>
+    public abstract IReadOnlyDictionary<string, string> ColumnTypes { get; }
+
+    /// <summary>Appended to the claim's inner SELECT (PostgreSQL: <c>FOR UPDATE SKIP LOCKED</c>).</summary>
+    public abstract string ClaimRowLock { get; }
+
+    /// <summary>True: batch rows into one multi-row INSERT (saves round trips); false: reuse one prepared single-row INSERT.</summary>
+    public abstract bool MultiRowInsert { get; }
+
+    /// <summary>A connection for reads; the caller disposes it.</summary>
+    public abstract Task<DbConnection> OpenReadAsync(CancellationToken ct);
+
+    /// <summary>A connection with an open write transaction (SQLite: the single writer, <c>BEGIN IMMEDIATE</c>).</summary>
+    public abstract Task<WriteScope> BeginWriteAsync(CancellationToken ct);
+
+    /// <summary>Serializes claimers that enforce limits (counting active runs and claiming must not interleave).</summary>
+    public abstract Task LockClaimsAsync(WriteScope scope, CancellationToken ct);
+
+    /// <summary>Serializes two processes migrating the same database at once.</summary>
+    public abstract Task LockMigrationsAsync(WriteScope scope, CancellationToken ct);
+
+    public abstract object Id(Guid id);
+
+    public object? Id(Guid? id) => id is { } value ? Id(value) : null;
+
+    public abstract object Time(DateTimeOffset time);
+
+    public object? Time(DateTimeOffset? time) => time is { } value ? Time(value) : null;
+
+    public abstract DateTimeOffset ReadTime(DbDataReader reader, int ordinal);
+
+    /// <summary>A list of strings as one parameter, tested with <see cref="InList"/>.</summary>
+    public abstract object List(IReadOnlyCollection<string> values);
+
+    /// <summary>A list of ids as one parameter, tested with <see cref="InList"/>.</summary>
+    public abstract object IdList(IReadOnlyCollection<Guid> ids);
+
+    /// <summary>SQL that is true when <paramref name="expression"/> is one of the list in <paramref name="parameter"/>.</summary>
+    public abstract string InList(string expression, string parameter);
+
+    public abstract ValueTask DisposeAsync();
+}
+
+/// <summary>A connection and its open transaction. Dispose without <see cref="CommitAsync"/> rolls back.</summary>
+internal sealed class WriteScope(DbConnection connection, DbTransaction transaction, Func<ValueTask> release) : IAsyncDisposable
+{
+    private bool _done;
+
+    public DbConnection Connection { get; } = connection;
+
+    public DbTransaction Transaction { get; } = transaction;
+
+    public async Task CommitAsync(CancellationToken ct)
+    {
+        await Transaction.CommitAsync(ct);
+        _done = true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_done) await Transaction.RollbackAsync(CancellationToken.None);
+        }
+        finally
+        {
+            await Transaction.DisposeAsync();
+            await release();
+        }
+    }
+}

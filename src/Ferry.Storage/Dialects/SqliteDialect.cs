@@ -1,0 +1,112 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace Ferry.Storage.Dialects;
+
+/// <summary>
+/// SQLite: one writer. Every write goes through one long-lived connection behind a lock, in <c>BEGIN IMMEDIATE</c>
+/// transactions, so claims never race and never hit <c>SQLITE_BUSY</c> inside the process; reads use their own pooled
+/// connections and see the last commit (WAL). Ids are text, timestamps are Unix milliseconds.
+/// </summary>
+internal sealed class SqliteDialect : SqlDialect
+{
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private SqliteConnection? _writer;
+
+    public SqliteDialect(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString) { Pooling = true };
+        _connectionString = builder.ConnectionString;
+    }
+
+    public override string Name => "sqlite";
+
+    public override IReadOnlyDictionary<string, string> ColumnTypes { get; } = new Dictionary<string, string>
+    {
+        ["uuid"] = "text",
+        ["time"] = "integer",
+        ["bigint"] = "integer",
+        ["seq_pk"] = "integer PRIMARY KEY",
+    };
+
+    public override bool MultiRowInsert => false;
+
+    public override string ClaimRowLock => "";
+
+    public override async Task<DbConnection> OpenReadAsync(CancellationToken ct)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(ct);
+        await connection.ExecuteAsync("PRAGMA busy_timeout = 5000;");
+        return connection;
+    }
+
+    public override async Task<WriteScope> BeginWriteAsync(CancellationToken ct)
+    {
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            if (_writer is null)
+            {
+                var writer = new SqliteConnection(_connectionString);
+                await writer.OpenAsync(ct);
+                // WAL is a property of the file (kept once set); synchronous and busy_timeout are per connection.
+                // synchronous=FULL: a commit is on disk before it returns, so a 202 means the work order survives a power cut.
+                await writer.ExecuteAsync("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+                _writer = writer;
+            }
+            // BeginTransaction() without deferred is BEGIN IMMEDIATE: the write lock is taken up front.
+            var transaction = (DbTransaction)_writer.BeginTransaction(deferred: false);
+            return new WriteScope(_writer, transaction, () =>
+            {
+                _writeLock.Release();
+                return ValueTask.CompletedTask;
+            });
+        }
+        catch
+        {
+            _writeLock.Release();
+            throw;
+        }
+    }
+
+    public override Task LockClaimsAsync(WriteScope scope, CancellationToken ct) => Task.CompletedTask;
+
+    public override Task LockMigrationsAsync(WriteScope scope, CancellationToken ct) => Task.CompletedTask;
+
+    public override object Id(Guid id) => id.ToString("D");
+
+    public override object Time(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
+
+    public override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
+
+    public override object List(IReadOnlyCollection<string> values) => JsonSerializer.Serialize(values);
+
+    public override object IdList(IReadOnlyCollection<Guid> ids) => JsonSerializer.Serialize(ids.Select(id => id.ToString("D")));
+
+    public override string InList(string expression, string parameter) => $"{expression} IN (SELECT value FROM json_each({parameter}))";
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (_writer is not null)
+            {
+                // Fold the WAL back into the database file so a copied ferry.db is complete after a clean stop.
+                await _writer.ExecuteAsync("PRAGMA wal_checkpoint(TRUNCATE);");
+                await _writer.DisposeAsync();
+                _writer = null;
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+            _writeLock.Dispose();
+        }
+        SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+    }
+}

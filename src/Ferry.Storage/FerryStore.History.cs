@@ -1,0 +1,133 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+
+namespace Ferry.Storage;
+
+public sealed partial class FerryStore
+{
+    private const string WorkOrderColumns =
+        "id, project, workflow, trigger_name, version, status, input_dataclip_id, request_meta, retry_attempts, retry_backoff_ms, " +
+        "retry_max_backoff_ms, last_run_id, created_at, updated_at, seq";
+
+    private const string RunColumns =
+        "id, work_order_id, project, workflow, version, attempt, status, start_step, input_dataclip_id, output_dataclip_id, available_at, " +
+        "claimed_at, started_at, finished_at, worker_id, lease_until, cancel_requested, error, created_at";
+
+    public async Task<WorkOrderRecord?> GetWorkOrderAsync(Guid id, CancellationToken ct = default)
+    {
+        var rows = await ReadAsync($"SELECT {WorkOrderColumns} FROM work_orders WHERE id = @id", new { id = _dialect.Id(id) }, MapWorkOrder, ct);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <summary>
+    /// Work orders matching the filters, newest first, <see cref="WorkOrderQuery.Limit"/> (1–500) at a time; pass
+    /// <see cref="Page{T}.Next"/> as <see cref="WorkOrderQuery.After"/> for the next page (keyset paging: stable while new work arrives).
+    /// </summary>
+    /// <exception cref="ArgumentException">A filter value is out of range; the message names the field.</exception>
+    public async Task<Page<WorkOrderRecord>> ListWorkOrdersAsync(WorkOrderQuery query, CancellationToken ct = default)
+    {
+        if (query.Limit is < 1 or > WorkOrderQuery.MaxLimit)
+        {
+            throw new ArgumentException($"limit must be between 1 and {WorkOrderQuery.MaxLimit}, got {query.Limit}.", nameof(query));
+        }
+        if (query.Status is not null && !RunStatus.All.Contains(query.Status))
+        {
+            throw new ArgumentException($"status '{query.Status}' is not a run state; use one of {string.Join(", ", RunStatus.All)}.", nameof(query));
+        }
+        if (query.Since is { } since && query.Until is { } until && since > until)
+        {
+            throw new ArgumentException($"since ({since:O}) is after until ({until:O}); swap them or drop one.", nameof(query));
+        }
+        long? after = null;
+        if (query.After is not null)
+        {
+            if (!long.TryParse(query.After, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                throw new ArgumentException($"after '{query.After}' is not a page token; pass the 'next' value of the previous page.", nameof(query));
+            }
+            after = parsed;
+        }
+        var where = new StringBuilder("1 = 1");
+        if (query.Project is not null) where.Append(" AND project = @project");
+        if (query.Workflow is not null) where.Append(" AND workflow = @workflow");
+        if (query.Status is not null) where.Append(" AND status = @status");
+        if (query.Since is not null) where.Append(" AND created_at >= @since");
+        if (query.Until is not null) where.Append(" AND created_at < @until");
+        if (after is not null) where.Append(" AND seq < @after");
+        var rows = await ReadAsync(
+            $"SELECT {WorkOrderColumns} FROM work_orders WHERE {where} ORDER BY seq DESC LIMIT @take",
+            new
+            {
+                project = query.Project,
+                workflow = query.Workflow,
+                status = query.Status,
+                since = _dialect.Time(query.Since),
+                until = _dialect.Time(query.Until),
+                after,
+                take = query.Limit + 1,
+            },
+            r => (Record: MapWorkOrder(r), Seq: r.GetInt64(14)), ct);
+        var items = rows.Take(query.Limit).Select(r => r.Record).ToList();
+        var next = rows.Count > query.Limit ? rows[query.Limit - 1].Seq.ToString(CultureInfo.InvariantCulture) : null;
+        return new Page<WorkOrderRecord>(items, next);
+    }
+
+    public async Task<RunRecord?> GetRunAsync(Guid id, CancellationToken ct = default)
+    {
+        var rows = await ReadAsync($"SELECT {RunColumns} FROM runs WHERE id = @id", new { id = _dialect.Id(id) }, MapRun, ct);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <summary>The runs of a work order, first attempt first.</summary>
+    public Task<IReadOnlyList<RunRecord>> ListRunsAsync(Guid workOrderId, CancellationToken ct = default) =>
+        ReadAsync($"SELECT {RunColumns} FROM runs WHERE work_order_id = @id ORDER BY seq", new { id = _dialect.Id(workOrderId) }, MapRun, ct);
+
+    /// <summary>The step runs of a run, in execution order.</summary>
+    public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(Guid runId, CancellationToken ct = default) =>
+        ReadAsync("""
+            SELECT id, run_id, ordinal, step_id, status, started_at, duration_ms, allocated_bytes, error, input_dataclip_id, output_dataclip_id
+            FROM step_runs WHERE run_id = @id ORDER BY ordinal
+            """, new { id = _dialect.Id(runId) },
+            r => new StepRunRecord(r.GetGuid(0), r.GetGuid(1), r.GetInt32(2), r.GetString(3), r.GetString(4), _dialect.ReadTime(r, 5), r.GetInt64(6),
+                r.GetInt64(7), StringOrNull(r, 8), GuidOrNull(r, 9), GuidOrNull(r, 10)), ct);
+
+    /// <summary>Log lines of a run after sequence number <paramref name="afterSeq"/> (for tailing), at most <paramref name="limit"/> (1–10,000).</summary>
+    public Task<IReadOnlyList<LogLineRecord>> ListLogsAsync(Guid runId, long afterSeq = 0, int limit = 1000, CancellationToken ct = default)
+    {
+        if (limit is < 1 or > 10_000) throw new ArgumentOutOfRangeException(nameof(limit), limit, "limit must be between 1 and 10000.");
+        if (afterSeq < 0) throw new ArgumentOutOfRangeException(nameof(afterSeq), afterSeq, "afterSeq must be 0 or the seq of a log line already read.");
+        return ReadAsync("SELECT seq, run_id, time, level, step_id, message FROM log_lines WHERE run_id = @id AND seq > @afterSeq ORDER BY seq LIMIT @limit",
+            new { id = _dialect.Id(runId), afterSeq, limit },
+            r => new LogLineRecord(r.GetInt64(0), r.GetGuid(1), _dialect.ReadTime(r, 2), r.GetString(3), StringOrNull(r, 4), r.GetString(5)), ct);
+    }
+
+    /// <summary>A stored state as JSON text; null when unknown, wiped by retention, or over the size limit when written.</summary>
+    public async Task<string?> GetDataclipAsync(Guid id, CancellationToken ct = default)
+    {
+        var rows = await ReadAsync("SELECT body FROM dataclips WHERE id = @id", new { id = _dialect.Id(id) }, r => StringOrNull(r, 0), ct);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <summary>How many runs are in <paramref name="status"/> (all runs when null): queue depth, in-flight runs, …</summary>
+    public async Task<int> CountRunsAsync(string? status = null, CancellationToken ct = default)
+    {
+        if (status is not null && !RunStatus.All.Contains(status))
+        {
+            throw new ArgumentException($"status '{status}' is not a run state; use one of {string.Join(", ", RunStatus.All)}.", nameof(status));
+        }
+        var sql = status is null ? "SELECT COUNT(*) FROM runs" : "SELECT COUNT(*) FROM runs WHERE status = @status";
+        var rows = await ReadAsync(sql, new { status }, r => Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture), ct);
+        return rows[0];
+    }
+
+    private WorkOrderRecord MapWorkOrder(DbDataReader r) => new(
+        r.GetGuid(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetString(5), r.GetGuid(6), StringOrNull(r, 7),
+        new RetryPolicy(r.GetInt32(8), TimeSpan.FromMilliseconds(r.GetInt64(9)), TimeSpan.FromMilliseconds(r.GetInt64(10))),
+        r.GetGuid(11), _dialect.ReadTime(r, 12), _dialect.ReadTime(r, 13));
+
+    private RunRecord MapRun(DbDataReader r) => new(
+        r.GetGuid(0), r.GetGuid(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetInt32(5), r.GetString(6), StringOrNull(r, 7),
+        r.GetGuid(8), GuidOrNull(r, 9), _dialect.ReadTime(r, 10), ReadTimeOrNull(r, 11), ReadTimeOrNull(r, 12), ReadTimeOrNull(r, 13),
+        StringOrNull(r, 14), ReadTimeOrNull(r, 15), r.GetInt32(16) != 0, StringOrNull(r, 17), _dialect.ReadTime(r, 18));
+}

@@ -1,0 +1,154 @@
+using Dapper;
+using Ferry.Storage.Dialects;
+
+namespace Ferry.Storage;
+
+public sealed partial class FerryStore
+{
+    private const string FinalStatuses = "('success', 'failed', 'crashed', 'cancelled', 'killed', 'exception', 'lost')";
+
+    /// <summary>
+    /// Runs a finished work order again as a new run (attempt = last + 1). With <paramref name="fromStep"/> the run
+    /// starts at that step with the input the step last received; otherwise from the start with the work order's input.
+    /// By default the run uses the version the last run ran on; pass <paramref name="version"/> for another (e.g. latest).
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown work order, or the step has no stored input (the message lists those that do).</exception>
+    /// <exception cref="InvalidOperationException">The work order still has a run in flight, or the needed input was wiped by retention.</exception>
+    public Task<EnqueuedRun> RetryAsync(Guid workOrderId, string? fromStep = null, int? version = null, CancellationToken ct = default)
+    {
+        var now = Now;
+        return WriteAsync(async scope =>
+        {
+            var orders = await QueryAsync(scope.Connection, scope, """
+                SELECT w.project, w.workflow, w.input_dataclip_id, r.status, r.version
+                FROM work_orders w JOIN runs r ON r.id = w.last_run_id WHERE w.id = @id
+                """, new { id = _dialect.Id(workOrderId) },
+                r => (Project: r.GetString(0), Workflow: r.GetString(1), Input: r.GetGuid(2), Status: r.GetString(3), Version: r.GetInt32(4)), ct);
+            if (orders.Count == 0) throw new ArgumentException($"workOrderId {workOrderId} is not a known work order; list work orders to find its id.", nameof(workOrderId));
+            var order = orders[0];
+            if (!RunStatus.IsFinal(order.Status))
+            {
+                throw new InvalidOperationException($"Work order {workOrderId} still has a run in flight ({order.Status}); cancel it or wait for it to finish, then retry.");
+            }
+            var input = order.Input;
+            if (fromStep is not null)
+            {
+                var stepInputs = await QueryAsync(scope.Connection, scope, """
+                    SELECT s.step_id, s.input_dataclip_id FROM step_runs s JOIN runs r ON r.id = s.run_id
+                    WHERE r.work_order_id = @id AND s.input_dataclip_id IS NOT NULL
+                    ORDER BY r.seq DESC, s.ordinal DESC
+                    """, new { id = _dialect.Id(workOrderId) }, r => (Step: r.GetString(0), Input: r.GetGuid(1)), ct);
+                var match = stepInputs.FirstOrDefault(s => s.Step == fromStep);
+                if (match.Step is null)
+                {
+                    var known = stepInputs.Select(s => s.Step).Distinct().Order(StringComparer.Ordinal).ToList();
+                    throw new ArgumentException(
+                        $"fromStep '{fromStep}' has no stored input in work order {workOrderId}; " +
+                        (known.Count == 0 ? "no step of it stored one, so retry from the start." : $"steps with a stored input: {string.Join(", ", known)}."), nameof(fromStep));
+                }
+                input = match.Input;
+            }
+            var body = await scope.Connection.ExecuteScalarAsync<string?>(Cmd("SELECT body FROM dataclips WHERE id = @id", new { id = _dialect.Id(input) }, scope, ct));
+            if (body is null)
+            {
+                throw new InvalidOperationException(
+                    $"The input {(fromStep is null ? "of work order " + workOrderId : $"of step '{fromStep}'")} was wiped by the project's retention policy (or was over the dataclip size limit), so it cannot be run again.");
+            }
+            var attempt = 1 + await scope.Connection.ExecuteScalarAsync<int>(Cmd("SELECT MAX(attempt) FROM runs WHERE work_order_id = @id", new { id = _dialect.Id(workOrderId) }, scope, ct));
+            var runId = Guid.CreateVersion7(now);
+            await InsertRowsAsync(scope, "runs", RunColumnsForInsert,
+                [RunRow(runId, workOrderId, order.Project, order.Workflow, version ?? order.Version, attempt, fromStep, input, now, now)], ct);
+            await scope.Connection.ExecuteAsync(Cmd("UPDATE work_orders SET last_run_id = @run, status = 'available', updated_at = @now WHERE id = @id",
+                new { id = _dialect.Id(workOrderId), run = _dialect.Id(runId), now = _dialect.Time(now) }, scope, ct));
+            return new EnqueuedRun(workOrderId, runId);
+        }, ct);
+    }
+
+    /// <summary>
+    /// One pass of the retention job for <paramref name="project"/>: wipes dataclip bodies the policy no longer keeps
+    /// and deletes up to <paramref name="maxWorkOrders"/> finished work orders older than the history period (short
+    /// transactions, so intake is never blocked for long). Work orders still queued or running are never touched.
+    /// </summary>
+    public Task<RetentionResult> ApplyRetentionAsync(string project, RetentionPolicy policy, DateTimeOffset now, int maxWorkOrders = 500, CancellationToken ct = default)
+    {
+        if (!RetentionPolicy.Modes.Contains(policy.Mode))
+        {
+            throw new ArgumentException($"retention mode '{policy.Mode}' is unknown; use one of {string.Join(", ", RetentionPolicy.Modes)}.", nameof(policy));
+        }
+        if (maxWorkOrders < 1) throw new ArgumentOutOfRangeException(nameof(maxWorkOrders), maxWorkOrders, "maxWorkOrders must be 1 or more.");
+        return WriteAsync(async scope =>
+        {
+            var wiped = 0;
+            var mode = policy.Mode switch
+            {
+                RetentionPolicy.EraseAll => FinalStatuses,
+                RetentionPolicy.RetainWithErrors => "('success')",
+                _ => null,
+            };
+            if (mode is not null) wiped += await WipeAsync(scope, project, mode, null, now, ct);
+            if (policy.DataclipPeriod is { } keep) wiped += await WipeAsync(scope, project, FinalStatuses, now - keep, now, ct);
+
+            var deleted = 0;
+            if (policy.HistoryPeriod is { } history)
+            {
+                var ids = (await QueryAsync(scope.Connection, scope,
+                    $"SELECT id FROM work_orders WHERE project = @project AND status IN {FinalStatuses} AND created_at < @cutoff ORDER BY seq LIMIT @max",
+                    new { project, cutoff = _dialect.Time(now - history), max = maxWorkOrders }, r => r.GetGuid(0), ct)).ToList();
+                if (ids.Count > 0)
+                {
+                    var args = new { ids = _dialect.IdList(ids) };
+                    var runs = $"SELECT id FROM runs WHERE {_dialect.InList("work_order_id", "@ids")}";
+                    foreach (var sql in new[]
+                    {
+                        $"DELETE FROM log_lines WHERE run_id IN ({runs})",
+                        $"DELETE FROM step_runs WHERE run_id IN ({runs})",
+                        $"DELETE FROM dataclips WHERE {_dialect.InList("work_order_id", "@ids")}",
+                        $"DELETE FROM runs WHERE {_dialect.InList("work_order_id", "@ids")}",
+                    })
+                    {
+                        await scope.Connection.ExecuteAsync(Cmd(sql, args, scope, ct));
+                    }
+                    deleted = await scope.Connection.ExecuteAsync(Cmd($"DELETE FROM work_orders WHERE {_dialect.InList("id", "@ids")}", args, scope, ct));
+                }
+            }
+            return new RetentionResult(wiped, deleted);
+        }, ct);
+    }
+
+    private Task<int> WipeAsync(WriteScope scope, string project, string workOrderStatuses, DateTimeOffset? createdBefore, DateTimeOffset now, CancellationToken ct) =>
+        scope.Connection.ExecuteAsync(Cmd($"""
+            UPDATE dataclips SET body = NULL, wiped_at = @now
+            WHERE project = @project AND body IS NOT NULL{(createdBefore is null ? "" : " AND created_at < @cutoff")}
+              AND work_order_id IN (SELECT id FROM work_orders WHERE project = @project AND status IN {workOrderStatuses})
+            """, new { project, now = _dialect.Time(now), cutoff = _dialect.Time(createdBefore) }, scope, ct));
+
+    /// <summary>
+    /// Takes or renews the named lease (e.g. <c>scheduler</c>) for <paramref name="holder"/> until now + <paramref name="duration"/>.
+    /// True when <paramref name="holder"/> holds it; false while another holder's lease is still running.
+    /// </summary>
+    public Task<bool> TryAcquireLeaseAsync(string name, string holder, TimeSpan duration, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentException.ThrowIfNullOrWhiteSpace(holder);
+        var now = Now;
+        return WriteAsync(async scope => await scope.Connection.ExecuteAsync(Cmd("""
+            INSERT INTO leases (name, holder, lease_until) VALUES (@name, @holder, @until)
+            ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until
+            WHERE leases.holder = excluded.holder OR leases.lease_until < @now
+            """, new { name, holder, until = _dialect.Time(now + duration), now = _dialect.Time(now) }, scope, ct)) == 1, ct);
+    }
+
+    /// <summary>Gives the lease up at once (clean shutdown), if <paramref name="holder"/> holds it.</summary>
+    public Task ReleaseLeaseAsync(string name, string holder, CancellationToken ct = default) =>
+        WriteAsync(scope => scope.Connection.ExecuteAsync(Cmd("DELETE FROM leases WHERE name = @name AND holder = @holder", new { name, holder }, scope, ct)), ct);
+
+    /// <summary>Run counts for every state (zero included): the <c>/metrics</c> "runs by state" gauge in one query.</summary>
+    public async Task<IReadOnlyDictionary<string, int>> CountRunsByStatusAsync(CancellationToken ct = default)
+    {
+        var rows = await ReadAsync("SELECT status, COUNT(*) FROM runs GROUP BY status", null,
+            r => (Status: r.GetString(0), Count: Convert.ToInt32(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)), ct);
+        var counts = RunStatus.All.ToDictionary(s => s, _ => 0);
+        foreach (var (status, count) in rows) counts[status] = count;
+        return counts;
+    }
+}

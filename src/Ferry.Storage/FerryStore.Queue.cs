@@ -1,0 +1,351 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+using Dapper;
+using Ferry.Storage.Dialects;
+
+namespace Ferry.Storage;
+
+public sealed partial class FerryStore
+{
+    private const string ActiveStatuses = "('claimed', 'started')";
+
+    /// <summary>
+    /// Durable intake: stores every work order of <paramref name="batch"/> with its input and first run in ONE
+    /// transaction (group commit), and returns their ids in the same order. When this returns, the batch is on disk.
+    /// </summary>
+    public Task<IReadOnlyList<EnqueuedRun>> EnqueueAsync(IReadOnlyList<NewWorkOrder> batch, CancellationToken ct = default)
+    {
+        if (batch.Count == 0) return Task.FromResult<IReadOnlyList<EnqueuedRun>>([]);
+        for (var i = 0; i < batch.Count; i++) Validate(batch[i], i);
+        var now = Now;
+        var ids = batch.Select(_ => new EnqueuedRun(Guid.CreateVersion7(now), Guid.CreateVersion7(now))).ToList();
+        var inputs = batch.Select(_ => Guid.CreateVersion7(now)).ToList();
+        return WriteAsync<IReadOnlyList<EnqueuedRun>>(async scope =>
+        {
+            await InsertRowsAsync(scope, "dataclips", DataclipColumns,
+                batch.Select((w, i) => new object?[] { _dialect.Id(inputs[i]), w.Project, _dialect.Id(ids[i].WorkOrderId), w.InputJson, Encoding.UTF8.GetByteCount(w.InputJson), _dialect.Time(now) }).ToList(), ct);
+            await InsertRowsAsync(scope, "work_orders",
+                ["id", "project", "workflow", "trigger_name", "version", "status", "input_dataclip_id", "request_meta",
+                 "retry_attempts", "retry_backoff_ms", "retry_max_backoff_ms", "last_run_id", "created_at", "updated_at"],
+                batch.Select((w, i) =>
+                {
+                    var retry = w.Retry ?? RetryPolicy.None;
+                    return new object?[]
+                    {
+                        _dialect.Id(ids[i].WorkOrderId), w.Project, w.Workflow, w.Trigger, w.Version, RunStatus.Available, _dialect.Id(inputs[i]),
+                        w.RequestMetaJson, retry.Attempts, (long)retry.Backoff.TotalMilliseconds, (long)retry.MaxBackoff.TotalMilliseconds,
+                        _dialect.Id(ids[i].RunId), _dialect.Time(now), _dialect.Time(now),
+                    };
+                }).ToList(), ct);
+            await InsertRowsAsync(scope, "runs", RunColumnsForInsert,
+                batch.Select((w, i) => RunRow(ids[i].RunId, ids[i].WorkOrderId, w.Project, w.Workflow, w.Version, 1, w.StartStep, inputs[i],
+                    w.AvailableAt is { } at && at > now ? at : now, now)).ToList(), ct);
+            return ids;
+        }, ct);
+    }
+
+    /// <summary>
+    /// Takes the oldest available run this worker may run, atomically: no two claimers ever get the same run.
+    /// Skips runs whose project or workflow is at its limit, and in ordered workflows takes a run only when none of
+    /// that workflow is claimed or started and it is the oldest waiting. Null when nothing may be taken now.
+    /// </summary>
+    public Task<ClaimedRun?> ClaimAsync(ClaimRequest request, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.WorkerId);
+        if (request.Lease <= TimeSpan.Zero) throw new ArgumentException($"ClaimRequest.Lease must be positive, got {request.Lease}.", nameof(request));
+        var now = Now;
+        var leaseUntil = now + request.Lease;
+        var limited = request.ProjectLimits is { Count: > 0 } || request.WorkflowLimits is { Count: > 0 } || request.OrderedWorkflows is { Count: > 0 };
+        return WriteAsync(async scope =>
+        {
+            var filters = new StringBuilder();
+            var args = new DynamicParameters(new { worker = request.WorkerId, now = _dialect.Time(now), leaseUntil = _dialect.Time(leaseUntil) });
+            if (limited)
+            {
+                // Counting active runs and claiming must not interleave with another claimer, or both could take the
+                // last free slot: PostgreSQL serializes limited claims on an advisory lock (SQLite has one writer anyway).
+                await _dialect.LockClaimsAsync(scope, ct);
+                AddLimitFilters(request, await ActiveCountsAsync(scope, ct), filters, args);
+            }
+            var rows = await QueryAsync(scope.Connection, scope, $"""
+                UPDATE runs SET status = 'claimed', worker_id = @worker, claimed_at = @now, lease_until = @leaseUntil
+                WHERE id = (
+                    SELECT r.id FROM runs r
+                    WHERE r.status = 'available' AND r.available_at <= @now{filters}
+                    ORDER BY r.seq
+                    LIMIT 1 {_dialect.ClaimRowLock})
+                RETURNING id, work_order_id, project, workflow, version, attempt, start_step, input_dataclip_id
+                """, args, r => (Run: new ClaimedRun(r.GetGuid(0), r.GetGuid(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetInt32(5), "",
+                    StringOrNull(r, 6), leaseUntil), Input: r.GetGuid(7)), ct);
+            if (rows.Count == 0) return null;
+            var (run, input) = rows[0];
+            await SetWorkOrderStatusAsync(scope, run.WorkOrderId, run.RunId, RunStatus.Claimed, now, ct);
+            var body = await scope.Connection.ExecuteScalarAsync<string?>(Cmd("SELECT body FROM dataclips WHERE id = @id", new { id = _dialect.Id(input) }, scope, ct));
+            return run with { InputJson = body ?? "{}" };
+        }, ct);
+    }
+
+    private static async Task<List<(string Project, string Workflow, int Count)>> ActiveCountsAsync(WriteScope scope, CancellationToken ct) =>
+        (await QueryAsync(scope.Connection, scope, $"SELECT project, workflow, COUNT(*) FROM runs WHERE status IN {ActiveStatuses} GROUP BY project, workflow",
+            null, r => (r.GetString(0), r.GetString(1), Convert.ToInt32(r.GetValue(2), System.Globalization.CultureInfo.InvariantCulture)), ct)).ToList();
+
+    private void AddLimitFilters(ClaimRequest request, List<(string Project, string Workflow, int Count)> active, StringBuilder filters, DynamicParameters args)
+    {
+        var blockedProjects = (request.ProjectLimits ?? new Dictionary<string, int>())
+            .Where(l => active.Where(a => a.Project == l.Key).Sum(a => a.Count) >= l.Value)
+            .Select(l => l.Key).ToList();
+        var blockedFlows = (request.WorkflowLimits ?? new Dictionary<(string, string), int>())
+            .Where(l => active.Where(a => a.Project == l.Key.Project && a.Workflow == l.Key.Workflow).Sum(a => a.Count) >= l.Value)
+            .Select(l => FlowKey(l.Key.Project, l.Key.Workflow))
+            .Concat((request.OrderedWorkflows ?? new HashSet<(string, string)>())
+                .Where(o => active.Any(a => a.Project == o.Project && a.Workflow == o.Workflow))
+                .Select(o => FlowKey(o.Project, o.Workflow)))
+            .Distinct().ToList();
+        var ordered = (request.OrderedWorkflows ?? new HashSet<(string, string)>()).Select(o => FlowKey(o.Project, o.Workflow)).ToList();
+        const string flow = "r.project || '/' || r.workflow";
+        if (blockedProjects.Count > 0)
+        {
+            filters.Append(" AND NOT ").Append(_dialect.InList("r.project", "@blockedProjects"));
+            args.Add("blockedProjects", _dialect.List(blockedProjects));
+        }
+        if (blockedFlows.Count > 0)
+        {
+            filters.Append(" AND NOT ").Append(_dialect.InList(flow, "@blockedFlows"));
+            args.Add("blockedFlows", _dialect.List(blockedFlows));
+        }
+        if (ordered.Count > 0)
+        {
+            // Ordered: only the oldest waiting run of the workflow, even if a later one is already due.
+            filters.Append(" AND (NOT ").Append(_dialect.InList(flow, "@ordered"))
+                .Append(" OR NOT EXISTS (SELECT 1 FROM runs o WHERE o.project = r.project AND o.workflow = r.workflow AND o.status = 'available' AND o.seq < r.seq))");
+            args.Add("ordered", _dialect.List(ordered));
+        }
+    }
+
+    private static string FlowKey(string project, string workflow) => project + "/" + workflow;
+
+    /// <summary>Extends the lease of a run this worker holds; false when the run is no longer this worker's (final, lost, cancelled).</summary>
+    public Task<bool> HeartbeatAsync(Guid runId, string workerId, TimeSpan lease, CancellationToken ct = default)
+    {
+        var until = _dialect.Time(Now + lease);
+        return WriteAsync(async scope => await scope.Connection.ExecuteAsync(Cmd(
+            $"UPDATE runs SET lease_until = @until WHERE id = @id AND worker_id = @workerId AND status IN {ActiveStatuses}",
+            new { id = _dialect.Id(runId), workerId, until }, scope, ct)) == 1, ct);
+    }
+
+    /// <summary>claimed → started. False when the run is not claimed by this worker any more (e.g. cancelled meanwhile): do not run it.</summary>
+    public Task<bool> MarkStartedAsync(Guid runId, string workerId, CancellationToken ct = default)
+    {
+        var now = Now;
+        return WriteAsync(async scope =>
+        {
+            var workOrder = await ScalarGuidAsync(scope,
+                "UPDATE runs SET status = 'started', started_at = @now WHERE id = @id AND worker_id = @workerId AND status = 'claimed' RETURNING work_order_id",
+                new { id = _dialect.Id(runId), workerId, now = _dialect.Time(now) }, ct);
+            if (workOrder is null) return false;
+            await SetWorkOrderStatusAsync(scope, workOrder.Value, runId, RunStatus.Started, now, ct);
+            return true;
+        }, ct);
+    }
+
+    /// <summary>
+    /// Records the end of a run with its step runs, logs and dataclips in one transaction. Refused (false, nothing
+    /// written) when the run is already final — e.g. cancelled or marked lost — or held by another worker.
+    /// </summary>
+    public Task<bool> CompleteAsync(RunCompletion completion, CancellationToken ct = default)
+    {
+        if (!RunStatus.Completions.Contains(completion.Status))
+        {
+            throw new ArgumentException(
+                $"RunCompletion.Status '{completion.Status}' is not a final state a worker reports; use one of {string.Join(", ", RunStatus.Completions)}.", nameof(completion));
+        }
+        var now = Now;
+        return WriteAsync(async scope =>
+        {
+            var output = completion.OutputJson is null ? (Guid?)null : Guid.CreateVersion7(now);
+            var updated = await QueryAsync(scope.Connection, scope, $"""
+                UPDATE runs SET status = @status, finished_at = @finished, error = @error, output_dataclip_id = @output, lease_until = NULL
+                WHERE id = @id AND worker_id = @workerId AND status IN {ActiveStatuses}
+                RETURNING project, work_order_id
+                """, new
+            {
+                id = _dialect.Id(completion.RunId),
+                // SQLite binds parameter names case-sensitively: name every member as it is written in the SQL.
+                workerId = completion.WorkerId,
+                status = completion.Status,
+                finished = _dialect.Time(completion.FinishedAt),
+                error = completion.Error,
+                output = _dialect.Id(output),
+            }, r => (Project: r.GetString(0), WorkOrder: r.GetGuid(1)), ct);
+            if (updated.Count == 0) return false;
+            var (project, workOrderId) = updated[0];
+            var clips = new List<object?[]>();
+            if (output is { } outputId) clips.Add(ClipRow(outputId, project, workOrderId, completion.OutputJson!, now));
+            var steps = new List<object?[]>();
+            for (var i = 0; i < completion.Steps.Count; i++)
+            {
+                var step = completion.Steps[i];
+                Guid? input = step.InputJson is null ? null : Guid.CreateVersion7(now);
+                Guid? stepOutput = step.OutputJson is null ? null : Guid.CreateVersion7(now);
+                if (input is { } inId) clips.Add(ClipRow(inId, project, workOrderId, step.InputJson!, now));
+                if (stepOutput is { } outId) clips.Add(ClipRow(outId, project, workOrderId, step.OutputJson!, now));
+                steps.Add([_dialect.Id(Guid.CreateVersion7(now)), _dialect.Id(completion.RunId), i, step.StepId, step.Status, _dialect.Time(step.StartedAt),
+                    step.DurationMs, step.AllocatedBytes, step.Error, _dialect.Id(input), _dialect.Id(stepOutput)]);
+            }
+            await InsertRowsAsync(scope, "dataclips", DataclipColumns, clips, ct);
+            await InsertRowsAsync(scope, "step_runs",
+                ["id", "run_id", "ordinal", "step_id", "status", "started_at", "duration_ms", "allocated_bytes", "error", "input_dataclip_id", "output_dataclip_id"], steps, ct);
+            await InsertRowsAsync(scope, "log_lines", ["run_id", "time", "level", "step_id", "message"],
+                completion.Logs.Select(l => new object?[] { _dialect.Id(completion.RunId), _dialect.Time(l.Time), l.Level, l.StepId, l.Message }).ToList(), ct);
+            await SetWorkOrderStatusAsync(scope, workOrderId, completion.RunId, completion.Status, now, ct);
+            return true;
+        }, ct);
+    }
+
+    /// <summary>
+    /// The janitor: every claimed or started run whose lease ended before <paramref name="now"/> becomes <c>lost</c>;
+    /// when its work order's retry policy allows another attempt, a new run (attempt + 1) waits out the backoff.
+    /// </summary>
+    public Task<IReadOnlyList<LostRun>> ReclaimLostAsync(DateTimeOffset now, CancellationToken ct = default) =>
+        WriteAsync<IReadOnlyList<LostRun>>(async scope =>
+        {
+            var expired = await QueryAsync(scope.Connection, scope, $"""
+                UPDATE runs SET status = 'lost', finished_at = @now,
+                    error = 'The worker ' || COALESCE(worker_id, '?') || ' stopped renewing its lease; the run was marked lost.'
+                WHERE status IN {ActiveStatuses} AND lease_until < @now
+                RETURNING id, work_order_id, project, workflow, version, attempt, start_step, input_dataclip_id
+                """, new { now = _dialect.Time(now) }, r => (Id: r.GetGuid(0), WorkOrder: r.GetGuid(1), Project: r.GetString(2), Workflow: r.GetString(3),
+                Version: r.GetInt32(4), Attempt: r.GetInt32(5), StartStep: StringOrNull(r, 6), Input: r.GetGuid(7)), ct);
+            var lost = new List<LostRun>();
+            foreach (var run in expired.OrderBy(r => r.Id))
+            {
+                var policy = (await QueryAsync(scope.Connection, scope,
+                    "SELECT retry_attempts, retry_backoff_ms, retry_max_backoff_ms FROM work_orders WHERE id = @id", new { id = _dialect.Id(run.WorkOrder) },
+                    r => new RetryPolicy(r.GetInt32(0), TimeSpan.FromMilliseconds(r.GetInt64(1)), TimeSpan.FromMilliseconds(r.GetInt64(2))), ct))[0];
+                if (run.Attempt < policy.Attempts)
+                {
+                    var retryId = Guid.CreateVersion7(now);
+                    var at = now + policy.DelayBefore(run.Attempt + 1);
+                    await InsertRowsAsync(scope, "runs", RunColumnsForInsert,
+                        [RunRow(retryId, run.WorkOrder, run.Project, run.Workflow, run.Version, run.Attempt + 1, run.StartStep, run.Input, at, now)], ct);
+                    await scope.Connection.ExecuteAsync(Cmd("UPDATE work_orders SET last_run_id = @run, status = 'available', updated_at = @now WHERE id = @id",
+                        new { id = _dialect.Id(run.WorkOrder), run = _dialect.Id(retryId), now = _dialect.Time(now) }, scope, ct));
+                    lost.Add(new LostRun(run.Id, run.WorkOrder, run.Project, run.Workflow, run.Attempt, retryId, at));
+                }
+                else
+                {
+                    await SetWorkOrderStatusAsync(scope, run.WorkOrder, run.Id, RunStatus.Lost, now, ct);
+                    lost.Add(new LostRun(run.Id, run.WorkOrder, run.Project, run.Workflow, run.Attempt, null, null));
+                }
+            }
+            return lost;
+        }, ct);
+
+    /// <summary>Cancels a run: available or claimed → <c>cancelled</c> at once; started → cancel requested (the worker
+    /// stops it and reports <c>cancelled</c>). False when the run is unknown or already final.</summary>
+    public Task<bool> CancelAsync(Guid runId, CancellationToken ct = default)
+    {
+        var now = Now;
+        return WriteAsync(async scope =>
+        {
+            var workOrder = await ScalarGuidAsync(scope,
+                "UPDATE runs SET status = 'cancelled', finished_at = @now, lease_until = NULL, cancel_requested = 1, error = 'Cancelled before it started.' " +
+                "WHERE id = @id AND status IN ('available', 'claimed') RETURNING work_order_id",
+                new { id = _dialect.Id(runId), now = _dialect.Time(now) }, ct);
+            if (workOrder is not null)
+            {
+                await SetWorkOrderStatusAsync(scope, workOrder.Value, runId, RunStatus.Cancelled, now, ct);
+                return true;
+            }
+            return await scope.Connection.ExecuteAsync(Cmd("UPDATE runs SET cancel_requested = 1 WHERE id = @id AND status = 'started'",
+                new { id = _dialect.Id(runId) }, scope, ct)) == 1;
+        }, ct);
+    }
+
+    /// <summary>True when someone asked to cancel this run (workers poll this with their heartbeat).</summary>
+    public async Task<bool> IsCancelRequestedAsync(Guid runId, CancellationToken ct = default)
+    {
+        var rows = await ReadAsync("SELECT cancel_requested FROM runs WHERE id = @id", new { id = _dialect.Id(runId) }, r => r.GetInt32(0) != 0, ct);
+        return rows.Count == 1 && rows[0];
+    }
+
+    private static readonly string[] RunColumnsForInsert =
+        ["id", "work_order_id", "project", "workflow", "version", "attempt", "status", "start_step", "input_dataclip_id", "available_at", "created_at"];
+
+    private object?[] RunRow(Guid id, Guid workOrder, string project, string workflow, int version, int attempt, string? startStep, Guid input, DateTimeOffset availableAt, DateTimeOffset now) =>
+        [_dialect.Id(id), _dialect.Id(workOrder), project, workflow, version, attempt, RunStatus.Available, startStep, _dialect.Id(input), _dialect.Time(availableAt), _dialect.Time(now)];
+
+    private static readonly string[] DataclipColumns = ["id", "project", "work_order_id", "body", "size_bytes", "created_at"];
+
+    private object?[] ClipRow(Guid id, string project, Guid workOrderId, string json, DateTimeOffset now)
+    {
+        var size = Encoding.UTF8.GetByteCount(json);
+        // Over the limit: keep the size (so the console can say why) but not the body.
+        return [_dialect.Id(id), project, _dialect.Id(workOrderId), size > _maxDataclipBytes ? null : json, (long)size, _dialect.Time(now)];
+    }
+
+    private static async Task<Guid?> ScalarGuidAsync(WriteScope scope, string sql, object args, CancellationToken ct)
+    {
+        var rows = await QueryAsync(scope.Connection, scope, sql, args, r => r.GetGuid(0), ct);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <summary>A work order's status is its last run's status.</summary>
+    private Task<int> SetWorkOrderStatusAsync(WriteScope scope, Guid workOrderId, Guid runId, string status, DateTimeOffset now, CancellationToken ct) =>
+        scope.Connection.ExecuteAsync(Cmd("UPDATE work_orders SET status = @status, updated_at = @now WHERE id = @id AND last_run_id = @run",
+            new { id = _dialect.Id(workOrderId), run = _dialect.Id(runId), status, now = _dialect.Time(now) }, scope, ct));
+
+    /// <summary>
+    /// Inserts rows in the cheapest way for the database. PostgreSQL: multi-row <c>INSERT … VALUES (…), (…)</c>, one
+    /// round trip per chunk. SQLite (in-process, no round trips): one prepared single-row INSERT executed per row, which
+    /// avoids binding thousands of named parameters into one statement (measured ~10× faster for 100 rows).
+    /// </summary>
+    [SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "Table and column names are constants of this class; every value is a parameter.")]
+    private async Task InsertRowsAsync(WriteScope scope, string table, string[] columns, List<object?[]> rows, CancellationToken ct)
+    {
+        if (rows.Count == 0) return;
+        var prefix = $"INSERT INTO {table} ({string.Join(", ", columns)}) VALUES ";
+        var perChunk = _dialect.MultiRowInsert ? Math.Max(1, Math.Min(500, 30_000 / columns.Length)) : 1; // under PostgreSQL's 65,535 parameters
+        await using var command = scope.Connection.CreateCommand();
+        command.Transaction = scope.Transaction;
+        for (var start = 0; start < rows.Count; start += perChunk)
+        {
+            var end = Math.Min(rows.Count, start + perChunk);
+            if (command.Parameters.Count != (end - start) * columns.Length)
+            {
+                var sql = new StringBuilder(prefix);
+                command.Parameters.Clear();
+                for (var i = 0; i < end - start; i++)
+                {
+                    sql.Append(i == 0 ? "(" : ", (");
+                    for (var c = 0; c < columns.Length; c++)
+                    {
+                        var parameter = command.CreateParameter();
+                        parameter.ParameterName = $"@p{i}_{c}";
+                        command.Parameters.Add(parameter);
+                        sql.Append(c == 0 ? "" : ", ").Append(parameter.ParameterName);
+                    }
+                    sql.Append(')');
+                }
+                command.CommandText = sql.ToString();
+                if (!_dialect.MultiRowInsert) await command.PrepareAsync(ct);
+            }
+            for (var i = start; i < end; i++)
+            {
+                for (var c = 0; c < columns.Length; c++) command.Parameters[((i - start) * columns.Length) + c].Value = rows[i][c] ?? DBNull.Value;
+            }
+            await command.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    private static void Validate(NewWorkOrder w, int index)
+    {
+        var where = $"batch[{index}]";
+        if (string.IsNullOrWhiteSpace(w.Project)) throw new ArgumentException($"{where}.Project is empty; every work order names its project.", nameof(w));
+        if (string.IsNullOrWhiteSpace(w.Workflow)) throw new ArgumentException($"{where}.Workflow is empty; every work order names its workflow.", nameof(w));
+        if (string.IsNullOrWhiteSpace(w.Trigger)) throw new ArgumentException($"{where}.Trigger is empty; name the trigger (e.g. 'manual').", nameof(w));
+        if (w.Version < 1) throw new ArgumentException($"{where}.Version is {w.Version}; use a deployed version (1 or more).", nameof(w));
+        if (w.InputJson is null) throw new ArgumentException($"{where}.InputJson is null; pass '{{}}' for an empty state.", nameof(w));
+        if (w.Retry is { Attempts: < 1 }) throw new ArgumentException($"{where}.Retry.Attempts is {w.Retry.Attempts}; it counts all runs, so 1 or more.", nameof(w));
+    }
+}

@@ -1,0 +1,185 @@
+namespace Ferry.Storage;
+
+/// <summary>Run states (DESIGN §1). <c>available → claimed → started →</c> one of the final states.</summary>
+public static class RunStatus
+{
+    public const string Available = "available";
+    public const string Claimed = "claimed";
+    public const string Started = "started";
+    public const string Success = "success";
+    public const string Failed = "failed";
+    public const string Crashed = "crashed";
+    public const string Cancelled = "cancelled";
+    public const string Killed = "killed";
+    public const string Exception = "exception";
+    public const string Lost = "lost";
+
+    /// <summary>Every state, in lifecycle order.</summary>
+    public static IReadOnlyList<string> All { get; } = [Available, Claimed, Started, Success, Failed, Crashed, Cancelled, Killed, Exception, Lost];
+
+    /// <summary>States a worker may report in <see cref="RunCompletion.Status"/>.</summary>
+    public static IReadOnlyList<string> Completions { get; } = [Success, Failed, Crashed, Cancelled, Killed, Exception];
+
+    /// <summary>True for a state that never changes again.</summary>
+    public static bool IsFinal(string status) => status is Success or Failed or Crashed or Cancelled or Killed or Exception or Lost;
+}
+
+/// <summary>How a lost run is retried: <paramref name="Attempts"/> runs in all (1 = never retried), waiting
+/// <paramref name="Backoff"/> × 2^(attempt−1) before each retry, at most <paramref name="MaxBackoff"/>.</summary>
+public sealed record RetryPolicy(int Attempts, TimeSpan Backoff, TimeSpan MaxBackoff)
+{
+    /// <summary>One attempt, no retry.</summary>
+    public static RetryPolicy None { get; } = new(1, TimeSpan.Zero, TimeSpan.Zero);
+
+    /// <summary>The wait before attempt <paramref name="nextAttempt"/> (2 = the first retry).</summary>
+    public TimeSpan DelayBefore(int nextAttempt)
+    {
+        if (nextAttempt <= 1 || Backoff <= TimeSpan.Zero) return TimeSpan.Zero;
+        var exponent = Math.Min(nextAttempt - 2, 30);
+        var ms = Backoff.TotalMilliseconds * Math.Pow(2, exponent);
+        var max = MaxBackoff > TimeSpan.Zero ? MaxBackoff.TotalMilliseconds : double.MaxValue;
+        return TimeSpan.FromMilliseconds(Math.Min(ms, max));
+    }
+}
+
+/// <summary>One deployed version of a project: the bundle (spec, code, mappings, tests) as JSON.</summary>
+public sealed record VersionRecord(string Project, int Version, string BundleJson, string SpecHash, string? Author, DateTimeOffset CreatedAt, bool IsCurrent);
+
+public sealed record ProjectRecord(string Name, int CurrentVersion, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>A request to run <paramref name="Workflow"/> on one input. <paramref name="AvailableAt"/> delays the first run.</summary>
+public sealed record NewWorkOrder(
+    string Project,
+    string Workflow,
+    string Trigger,
+    int Version,
+    string InputJson,
+    RetryPolicy? Retry = null,
+    string? StartStep = null,
+    string? RequestMetaJson = null,
+    DateTimeOffset? AvailableAt = null);
+
+public sealed record EnqueuedRun(Guid WorkOrderId, Guid RunId);
+
+/// <summary>What a worker may take. Limits count runs that are claimed or started; an ordered workflow runs one
+/// run at a time, in arrival order.</summary>
+public sealed record ClaimRequest(
+    string WorkerId,
+    TimeSpan Lease,
+    IReadOnlyDictionary<string, int>? ProjectLimits = null,
+    IReadOnlyDictionary<(string Project, string Workflow), int>? WorkflowLimits = null,
+    IReadOnlySet<(string Project, string Workflow)>? OrderedWorkflows = null);
+
+public sealed record ClaimedRun(Guid RunId, Guid WorkOrderId, string Project, string Workflow, int Version, int Attempt, string InputJson, string? StartStep, DateTimeOffset LeaseUntil);
+
+public sealed record StepRunData(
+    string StepId,
+    string Status,
+    DateTimeOffset StartedAt,
+    long DurationMs,
+    long AllocatedBytes,
+    string? Error,
+    string? InputJson,
+    string? OutputJson);
+
+public sealed record LogLineData(DateTimeOffset Time, string Level, string? StepId, string Message);
+
+/// <summary>The end of a run, written in one transaction with its step runs, logs and dataclips.</summary>
+public sealed record RunCompletion(
+    Guid RunId,
+    string WorkerId,
+    string Status,
+    DateTimeOffset FinishedAt,
+    string? Error,
+    string? OutputJson,
+    IReadOnlyList<StepRunData> Steps,
+    IReadOnlyList<LogLineData> Logs);
+
+/// <summary>A run whose lease ran out; <paramref name="RetryRunId"/> is the new run when its policy allowed a retry.</summary>
+public sealed record LostRun(Guid RunId, Guid WorkOrderId, string Project, string Workflow, int Attempt, Guid? RetryRunId, DateTimeOffset? RetryAt);
+
+public sealed record WorkOrderRecord(
+    Guid Id,
+    string Project,
+    string Workflow,
+    string Trigger,
+    int Version,
+    string Status,
+    Guid InputDataclipId,
+    string? RequestMetaJson,
+    RetryPolicy Retry,
+    Guid LastRunId,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+public sealed record RunRecord(
+    Guid Id,
+    Guid WorkOrderId,
+    string Project,
+    string Workflow,
+    int Version,
+    int Attempt,
+    string Status,
+    string? StartStep,
+    Guid InputDataclipId,
+    Guid? OutputDataclipId,
+    DateTimeOffset AvailableAt,
+    DateTimeOffset? ClaimedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    string? WorkerId,
+    DateTimeOffset? LeaseUntil,
+    bool CancelRequested,
+    string? Error,
+    DateTimeOffset CreatedAt);
+
+public sealed record StepRunRecord(
+    Guid Id,
+    Guid RunId,
+    int Ordinal,
+    string StepId,
+    string Status,
+    DateTimeOffset StartedAt,
+    long DurationMs,
+    long AllocatedBytes,
+    string? Error,
+    Guid? InputDataclipId,
+    Guid? OutputDataclipId);
+
+public sealed record LogLineRecord(long Seq, Guid RunId, DateTimeOffset Time, string Level, string? StepId, string Message);
+
+/// <summary>Filters for <see cref="FerryStore.ListWorkOrdersAsync"/>; newest first. <paramref name="After"/> is the
+/// <see cref="Page{T}.Next"/> token of the previous page.</summary>
+public sealed record WorkOrderQuery(
+    string? Project = null,
+    string? Workflow = null,
+    string? Status = null,
+    DateTimeOffset? Since = null,
+    DateTimeOffset? Until = null,
+    int Limit = 50,
+    string? After = null)
+{
+    public const int MaxLimit = 500;
+}
+
+/// <summary>One page of results; <paramref name="Next"/> is null on the last page.</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
+
+/// <summary>
+/// A project's retention policy. <paramref name="Mode"/>: <c>retain_all</c> (keep dataclips for
+/// <paramref name="DataclipPeriod"/>), <c>retain_with_errors</c> (wipe dataclips of successful work orders at once,
+/// keep the others for the period) or <c>erase_all</c> (wipe every dataclip once its work order is final).
+/// <paramref name="HistoryPeriod"/>: delete finished work orders (runs, steps, logs, dataclips) older than this.
+/// Null periods keep forever.
+/// </summary>
+public sealed record RetentionPolicy(string Mode, TimeSpan? HistoryPeriod = null, TimeSpan? DataclipPeriod = null)
+{
+    public const string RetainAll = "retain_all";
+    public const string RetainWithErrors = "retain_with_errors";
+    public const string EraseAll = "erase_all";
+
+    public static IReadOnlyList<string> Modes { get; } = [RetainAll, RetainWithErrors, EraseAll];
+}
+
+/// <summary>What one retention pass did; call again while <paramref name="WorkOrdersDeleted"/> reached the pass limit.</summary>
+public sealed record RetentionResult(int DataclipsWiped, int WorkOrdersDeleted);

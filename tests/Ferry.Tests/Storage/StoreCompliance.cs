@@ -1,0 +1,470 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Ferry.Storage;
+using Xunit.Abstractions;
+
+namespace Ferry.Tests.Storage;
+
+/// <summary>
+/// The behaviour every Ferry store must have, whatever the database. Inherited once per database
+/// (<see cref="SqliteStoreTests"/>, <see cref="PostgresStoreTests"/>); a new database per test.
+/// </summary>
+public abstract partial class StoreCompliance(ITestOutputHelper output) : IAsyncLifetime
+{
+    private StoreOptions _options = null!;
+
+    protected ManualClock Clock { get; } = new(new DateTimeOffset(2026, 3, 1, 8, 0, 0, TimeSpan.Zero));
+
+    protected FerryStore Store { get; private set; } = null!;
+
+    /// <summary>Options for a fresh, empty database.</summary>
+    protected abstract Task<StoreOptions> CreateOptionsAsync();
+
+    /// <summary>Runs raw SQL against the test database (to simulate what only another program could do).</summary>
+    protected abstract Task ExecuteSqlAsync(string connectionString, string sql);
+
+    public async Task InitializeAsync()
+    {
+        var options = await CreateOptionsAsync();
+        _options = new StoreOptions { Provider = options.Provider, ConnectionString = options.ConnectionString, Clock = Clock, MaxDataclipBytes = 1000 };
+        Store = await FerryStore.OpenAsync(_options);
+    }
+
+    public async Task DisposeAsync() => await Store.DisposeAsync();
+
+    private async Task ReopenAsync()
+    {
+        await Store.DisposeAsync();
+        Store = await FerryStore.OpenAsync(_options);
+    }
+
+    private static NewWorkOrder Order(string project = "p", string workflow = "w", string input = """{"data":{}}""", RetryPolicy? retry = null, DateTimeOffset? availableAt = null) =>
+        new(project, workflow, "manual", 1, input, retry, AvailableAt: availableAt);
+
+    private static ClaimRequest Worker(string id = "w1", TimeSpan? lease = null) => new(id, lease ?? TimeSpan.FromMinutes(1));
+
+    private async Task<List<ClaimedRun>> ClaimAllAsync(ClaimRequest request)
+    {
+        var claimed = new List<ClaimedRun>();
+        while (await Store.ClaimAsync(request) is { } run) claimed.Add(run);
+        return claimed;
+    }
+
+    private async Task FinishAsync(ClaimedRun run, string worker = "w1", string status = RunStatus.Success) =>
+        Assert.True(await Store.CompleteAsync(new RunCompletion(run.RunId, worker, status, Clock.GetUtcNow(), null, null, [], [])));
+
+    [Fact]
+    public async Task Reopening_applies_no_migration_twice_and_keeps_the_data()
+    {
+        await Store.SaveVersionAsync("p", "{}", "h1", "ana");
+        await ReopenAsync();
+        await ReopenAsync();
+        Assert.Equal(1, (await Store.GetVersionAsync("p"))!.Version);
+    }
+
+    [Fact]
+    public async Task Database_written_by_a_newer_ferry_is_refused_with_a_clear_message()
+    {
+        await Store.DisposeAsync();
+        await ExecuteSqlAsync(_options.ConnectionString, "INSERT INTO schema_migrations (version, name, applied_at) SELECT 999, 'future', applied_at FROM schema_migrations WHERE version = 1");
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => FerryStore.OpenAsync(_options));
+        Assert.Contains("written by a newer Ferry", error.Message, StringComparison.Ordinal);
+        Assert.Contains("999", error.Message, StringComparison.Ordinal);
+        await ExecuteSqlAsync(_options.ConnectionString, "DELETE FROM schema_migrations WHERE version = 999");
+        Store = await FerryStore.OpenAsync(_options);
+    }
+
+    [Fact]
+    public async Task Versions_number_from_one_per_project_and_the_latest_is_current()
+    {
+        var v1 = await Store.SaveVersionAsync("alpha", """{"v":1}""", "h1", "ana");
+        var v2 = await Store.SaveVersionAsync("alpha", """{"v":2}""", "h2", null);
+        var other = await Store.SaveVersionAsync("beta", """{"v":1}""", "h3", "bo");
+        Assert.Equal((1, 2, 1), (v1.Version, v2.Version, other.Version));
+        var current = await Store.GetVersionAsync("alpha");
+        Assert.Equal(2, current!.Version);
+        Assert.True(current.IsCurrent);
+        Assert.Equal("""{"v":2}""", current.BundleJson);
+        var first = await Store.GetVersionAsync("alpha", 1);
+        Assert.False(first!.IsCurrent);
+        Assert.Equal("ana", first.Author);
+        Assert.Null(await Store.GetVersionAsync("alpha", 3));
+        Assert.Null(await Store.GetVersionAsync("nobody"));
+        Assert.Equal([2, 1], (await Store.ListVersionsAsync("alpha")).Select(v => v.Version));
+        Assert.Equal(["alpha:2", "beta:1"], (await Store.ListProjectsAsync()).Select(p => $"{p.Name}:{p.CurrentVersion}"));
+    }
+
+    [Fact]
+    public async Task Concurrent_deploys_of_one_project_get_distinct_version_numbers()
+    {
+        var versions = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Store.SaveVersionAsync("p", $$"""{"i":{{i}}}""", "h", null)));
+        Assert.Equal(Enumerable.Range(1, 8), versions.Select(v => v.Version).Order());
+    }
+
+    [Fact]
+    public async Task Enqueued_batch_returns_ids_in_order_with_inputs_and_first_runs()
+    {
+        var batch = Enumerable.Range(0, 150).Select(i => Order(workflow: $"w{i % 3}", input: $$$"""{"data":{"i":{{{i}}}}}""")).ToList();
+        var ids = await Store.EnqueueAsync(batch);
+        Assert.Equal(150, ids.Count);
+        Assert.Equal(150, ids.Select(i => i.RunId).Distinct().Count());
+        for (var i = 0; i < 150; i += 37)
+        {
+            var order = await Store.GetWorkOrderAsync(ids[i].WorkOrderId);
+            Assert.Equal($"w{i % 3}", order!.Workflow);
+            Assert.Equal(RunStatus.Available, order.Status);
+            Assert.Equal(ids[i].RunId, order.LastRunId);
+            Assert.Equal($$$"""{"data":{"i":{{{i}}}}}""", await Store.GetDataclipAsync(order.InputDataclipId));
+            var run = Assert.Single(await Store.ListRunsAsync(order.Id));
+            Assert.Equal((ids[i].RunId, 1, RunStatus.Available), (run.Id, run.Attempt, run.Status));
+        }
+        Assert.Equal(150, await Store.CountRunsAsync(RunStatus.Available));
+    }
+
+    [Fact]
+    public async Task Batch_with_one_invalid_work_order_is_refused_whole()
+    {
+        var batch = new[] { Order(), Order() with { Workflow = "" }, Order() };
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Store.EnqueueAsync(batch));
+        Assert.Contains("batch[1].Workflow", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await Store.CountRunsAsync());
+    }
+
+    [Fact]
+    public async Task Concurrent_claimers_take_each_run_exactly_once()
+    {
+        const int runs = 1600;
+        for (var i = 0; i < runs; i += 200) await Store.EnqueueAsync(Enumerable.Range(0, 200).Select(_ => Order()).ToList());
+        var seen = new ConcurrentBag<Guid>();
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            while (await Store.ClaimAsync(Worker($"worker-{w}")) is { } run) seen.Add(run.RunId);
+        })));
+        Assert.Equal(runs, seen.Count);
+        Assert.Equal(runs, seen.Distinct().Count());
+        Assert.Equal(runs, await Store.CountRunsAsync(RunStatus.Claimed));
+        Assert.Equal(0, await Store.CountRunsAsync(RunStatus.Available));
+    }
+
+    [Fact]
+    public async Task Claims_respect_project_and_workflow_limits_counting_claimed_and_started()
+    {
+        await Store.EnqueueAsync([Order("a", "x"), Order("a", "x"), Order("a", "y"), Order("a", "y"), Order("b", "x"), Order("b", "x"), Order("b", "x")]);
+        var limits = Worker() with
+        {
+            ProjectLimits = new Dictionary<string, int> { ["a"] = 3 },
+            WorkflowLimits = new Dictionary<(string, string), int> { [("a", "x")] = 1, [("b", "x")] = 2 },
+        };
+        var first = await ClaimAllAsync(limits);
+        Assert.Equal(["a/x", "a/y", "a/y", "b/x", "b/x"], first.Select(r => $"{r.Project}/{r.Workflow}").Order());
+        Assert.True(await Store.MarkStartedAsync(first[0].RunId, "w1"));
+        Assert.Null(await Store.ClaimAsync(limits));
+
+        // Finishing the started a/x run frees a slot for a/x (project a: 2 active of 3, workflow a/x: 0 of 1).
+        await FinishAsync(first[0]);
+        var next = await Store.ClaimAsync(limits);
+        Assert.Equal(("a", "x"), (next!.Project, next.Workflow));
+        Assert.Null(await Store.ClaimAsync(limits));
+        Assert.Single(await ClaimAllAsync(Worker()));
+    }
+
+    [Fact]
+    public async Task Ordered_workflow_runs_one_at_a_time_in_arrival_order()
+    {
+        var ids = new List<Guid>();
+        for (var i = 0; i < 5; i++) ids.Add((await Store.EnqueueAsync([Order("p", "ordered", $$"""{"n":{{i}}}""")]))[0].RunId);
+        await Store.EnqueueAsync([Order("p", "free"), Order("p", "free")]);
+        var request = Worker() with { OrderedWorkflows = new HashSet<(string, string)> { ("p", "ordered") } };
+        var taken = new List<Guid>();
+        while (true)
+        {
+            var batch = await ClaimAllAsync(request);
+            var ordered = batch.Where(r => r.Workflow == "ordered").ToList();
+            if (batch.Count == 0) break;
+            Assert.True(ordered.Count <= 1, "ordered workflow had two runs in flight");
+            foreach (var run in batch) await FinishAsync(run);
+            taken.AddRange(ordered.Select(r => r.RunId));
+        }
+        Assert.Equal(ids, taken);
+    }
+
+    [Fact]
+    public async Task Ordered_workflow_waits_for_its_oldest_run_even_when_a_later_one_is_due()
+    {
+        var oldest = await Store.EnqueueAsync([Order("p", "o", availableAt: Clock.GetUtcNow().AddMinutes(5))]);
+        await Store.EnqueueAsync([Order("p", "o")]);
+        var request = Worker() with { OrderedWorkflows = new HashSet<(string, string)> { ("p", "o") } };
+        Assert.Null(await Store.ClaimAsync(request));
+        Clock.Advance(TimeSpan.FromMinutes(5));
+        var first = await Store.ClaimAsync(request);
+        Assert.Equal(oldest[0].RunId, first!.RunId);
+        Assert.Null(await Store.ClaimAsync(request));
+    }
+
+    [Fact]
+    public async Task Run_available_in_the_future_waits_until_it_is_due()
+    {
+        await Store.EnqueueAsync([Order(availableAt: Clock.GetUtcNow().AddSeconds(30))]);
+        Assert.Null(await Store.ClaimAsync(Worker()));
+        Clock.Advance(TimeSpan.FromSeconds(29));
+        Assert.Null(await Store.ClaimAsync(Worker()));
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.NotNull(await Store.ClaimAsync(Worker()));
+    }
+
+    [Fact]
+    public async Task Claimed_run_carries_its_input_version_and_lease()
+    {
+        await Store.EnqueueAsync([new NewWorkOrder("p", "w", "hook", 7, """{"data":{"x":1}}""", StartStep: "load")]);
+        var run = await Store.ClaimAsync(Worker(lease: TimeSpan.FromSeconds(45)));
+        Assert.Equal(("""{"data":{"x":1}}""", 7, 1, "load"), (run!.InputJson, run.Version, run.Attempt, run.StartStep));
+        Assert.Equal(Clock.GetUtcNow().AddSeconds(45), run.LeaseUntil);
+        var stored = await Store.GetRunAsync(run.RunId);
+        Assert.Equal((RunStatus.Claimed, "w1"), (stored!.Status, stored.WorkerId));
+        Assert.Equal(RunStatus.Claimed, (await Store.GetWorkOrderAsync(run.WorkOrderId))!.Status);
+    }
+
+    [Fact]
+    public async Task Heartbeat_extends_the_lease_so_the_janitor_leaves_the_run_alone()
+    {
+        await Store.EnqueueAsync([Order()]);
+        var run = await Store.ClaimAsync(Worker(lease: TimeSpan.FromSeconds(30)));
+        Assert.True(await Store.MarkStartedAsync(run!.RunId, "w1"));
+        Clock.Advance(TimeSpan.FromSeconds(20));
+        Assert.True(await Store.HeartbeatAsync(run.RunId, "w1", TimeSpan.FromSeconds(30)));
+        Assert.False(await Store.HeartbeatAsync(run.RunId, "someone-else", TimeSpan.FromSeconds(30)));
+        Assert.Empty(await Store.ReclaimLostAsync(Clock.GetUtcNow().AddSeconds(25)));
+        Assert.Single(await Store.ReclaimLostAsync(Clock.GetUtcNow().AddSeconds(31)));
+        Assert.False(await Store.HeartbeatAsync(run.RunId, "w1", TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Expired_lease_marks_the_run_lost_and_retries_it_with_the_next_attempt_after_backoff()
+    {
+        var retry = new RetryPolicy(3, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(15));
+        var ids = await Store.EnqueueAsync([Order(retry: retry)]);
+        var first = await Store.ClaimAsync(Worker(lease: TimeSpan.FromSeconds(5)));
+        Clock.Advance(TimeSpan.FromSeconds(6));
+        var lost = Assert.Single(await Store.ReclaimLostAsync(Clock.GetUtcNow()));
+        Assert.Equal((first!.RunId, 1), (lost.RunId, lost.Attempt));
+        Assert.Equal(Clock.GetUtcNow().AddSeconds(10), lost.RetryAt);
+        var lostRun = await Store.GetRunAsync(first.RunId);
+        Assert.Equal(RunStatus.Lost, lostRun!.Status);
+        Assert.Contains("w1", lostRun.Error, StringComparison.Ordinal);
+        Assert.Equal(RunStatus.Available, (await Store.GetWorkOrderAsync(ids[0].WorkOrderId))!.Status);
+
+        Assert.Null(await Store.ClaimAsync(Worker("w2")));
+        Clock.Advance(TimeSpan.FromSeconds(10));
+        var second = await Store.ClaimAsync(Worker("w2", TimeSpan.FromSeconds(5)));
+        Assert.Equal((lost.RetryRunId, 2, first.InputJson), (second!.RunId, second.Attempt, second.InputJson));
+
+        // The second retry waits 20 s by the exponent, capped at MaxBackoff = 15 s.
+        Clock.Advance(TimeSpan.FromSeconds(6));
+        var lostAgain = Assert.Single(await Store.ReclaimLostAsync(Clock.GetUtcNow()));
+        Assert.Equal(Clock.GetUtcNow().AddSeconds(15), lostAgain.RetryAt);
+        Assert.Equal(3, (await Store.ListRunsAsync(ids[0].WorkOrderId)).Count);
+    }
+
+    [Fact]
+    public async Task Lost_run_is_not_retried_once_its_attempts_are_used()
+    {
+        var ids = await Store.EnqueueAsync([Order(retry: new RetryPolicy(2, TimeSpan.Zero, TimeSpan.Zero))]);
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            var run = await Store.ClaimAsync(Worker(lease: TimeSpan.FromSeconds(1)));
+            Assert.Equal(attempt, run!.Attempt);
+            Clock.Advance(TimeSpan.FromSeconds(2));
+            var lost = Assert.Single(await Store.ReclaimLostAsync(Clock.GetUtcNow()));
+            Assert.Equal(attempt == 1, lost.RetryRunId is not null);
+        }
+        Assert.Null(await Store.ClaimAsync(Worker()));
+        Assert.Equal(RunStatus.Lost, (await Store.GetWorkOrderAsync(ids[0].WorkOrderId))!.Status);
+        Assert.Equal([RunStatus.Lost, RunStatus.Lost], (await Store.ListRunsAsync(ids[0].WorkOrderId)).Select(r => r.Status));
+    }
+
+    [Fact]
+    public async Task Completion_writes_status_step_runs_logs_and_dataclips_in_one_go()
+    {
+        var ids = await Store.EnqueueAsync([Order(input: """{"data":{"in":1}}""")]);
+        var run = await Store.ClaimAsync(Worker());
+        Assert.True(await Store.MarkStartedAsync(run!.RunId, "w1"));
+        var t0 = Clock.GetUtcNow();
+        var completion = new RunCompletion(run.RunId, "w1", RunStatus.Failed, t0.AddSeconds(2), "step 'push' failed: 502", """{"data":{"out":2}}""",
+            [
+                new StepRunData("load", "success", t0, 120, 4096, null, """{"data":{"in":1}}""", """{"data":{"mid":1}}"""),
+                new StepRunData("push", "failed", t0.AddMilliseconds(120), 800, 1024, "HTTP 502 from https://hmis.example", """{"data":{"mid":1}}""", null),
+            ],
+            [new LogLineData(t0, "info", "load", "loaded 1 record"), new LogLineData(t0.AddSeconds(1), "error", "push", "HTTP 502"), new LogLineData(t0.AddSeconds(2), "info", null, "run failed")]);
+        Assert.True(await Store.CompleteAsync(completion));
+
+        var stored = await Store.GetRunAsync(run.RunId);
+        Assert.Equal((RunStatus.Failed, "step 'push' failed: 502", t0.AddSeconds(2)), (stored!.Status, stored.Error, stored.FinishedAt));
+        Assert.Null(stored.LeaseUntil);
+        Assert.Equal("""{"data":{"out":2}}""", await Store.GetDataclipAsync(stored.OutputDataclipId!.Value));
+        Assert.Equal(RunStatus.Failed, (await Store.GetWorkOrderAsync(ids[0].WorkOrderId))!.Status);
+
+        var steps = await Store.ListStepRunsAsync(run.RunId);
+        Assert.Equal(["load", "push"], steps.Select(s => s.StepId));
+        Assert.Equal((120L, 4096L, t0), (steps[0].DurationMs, steps[0].AllocatedBytes, steps[0].StartedAt));
+        Assert.Equal("""{"data":{"mid":1}}""", await Store.GetDataclipAsync(steps[0].OutputDataclipId!.Value));
+        Assert.Null(steps[1].OutputDataclipId);
+        Assert.Equal("HTTP 502 from https://hmis.example", steps[1].Error);
+
+        var logs = await Store.ListLogsAsync(run.RunId);
+        Assert.Equal(["loaded 1 record", "HTTP 502", "run failed"], logs.Select(l => l.Message));
+        Assert.Equal(["load", "push", null], logs.Select(l => l.StepId));
+        var tail = await Store.ListLogsAsync(run.RunId, afterSeq: logs[0].Seq, limit: 1);
+        Assert.Equal("HTTP 502", Assert.Single(tail).Message);
+    }
+
+    [Fact]
+    public async Task Final_state_never_changes_completion_after_cancel_is_refused()
+    {
+        var ids = await Store.EnqueueAsync([Order()]);
+        var run = await Store.ClaimAsync(Worker());
+        Assert.True(await Store.CancelAsync(run!.RunId));
+        Assert.False(await Store.MarkStartedAsync(run.RunId, "w1"));
+        Assert.False(await Store.CompleteAsync(new RunCompletion(run.RunId, "w1", RunStatus.Success, Clock.GetUtcNow(), null, "{}", [],
+            [new LogLineData(Clock.GetUtcNow(), "info", null, "late")])));
+        Assert.Equal(RunStatus.Cancelled, (await Store.GetRunAsync(run.RunId))!.Status);
+        Assert.Equal(RunStatus.Cancelled, (await Store.GetWorkOrderAsync(ids[0].WorkOrderId))!.Status);
+        Assert.Empty(await Store.ListLogsAsync(run.RunId));
+        Assert.False(await Store.CancelAsync(run.RunId));
+        Clock.Advance(TimeSpan.FromHours(1));
+        Assert.Empty(await Store.ReclaimLostAsync(Clock.GetUtcNow()));
+    }
+
+    [Fact]
+    public async Task Completion_by_a_worker_that_does_not_hold_the_run_is_refused()
+    {
+        await Store.EnqueueAsync([Order()]);
+        var run = await Store.ClaimAsync(Worker("owner"));
+        Assert.False(await Store.CompleteAsync(new RunCompletion(run!.RunId, "intruder", RunStatus.Success, Clock.GetUtcNow(), null, null, [], [])));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Store.CompleteAsync(new RunCompletion(run.RunId, "owner", RunStatus.Lost, Clock.GetUtcNow(), null, null, [], [])));
+        Assert.Contains("success, failed", error.Message, StringComparison.Ordinal);
+        Assert.Equal(RunStatus.Claimed, (await Store.GetRunAsync(run.RunId))!.Status);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_started_run_asks_the_worker_to_stop()
+    {
+        var ids = await Store.EnqueueAsync([Order(), Order()]);
+        Assert.True(await Store.CancelAsync(ids[1].RunId));
+        Assert.Equal(RunStatus.Cancelled, (await Store.GetRunAsync(ids[1].RunId))!.Status);
+        var run = await Store.ClaimAsync(Worker());
+        Assert.Equal(ids[0].RunId, run!.RunId);
+        Assert.Null(await Store.ClaimAsync(Worker()));
+        Assert.True(await Store.MarkStartedAsync(run.RunId, "w1"));
+        Assert.False(await Store.IsCancelRequestedAsync(run.RunId));
+        Assert.True(await Store.CancelAsync(run.RunId));
+        Assert.True(await Store.IsCancelRequestedAsync(run.RunId));
+        Assert.Equal(RunStatus.Started, (await Store.GetRunAsync(run.RunId))!.Status);
+        await FinishAsync(run, status: RunStatus.Cancelled);
+        Assert.Equal(RunStatus.Cancelled, (await Store.GetWorkOrderAsync(ids[0].WorkOrderId))!.Status);
+        Assert.False(await Store.CancelAsync(Guid.CreateVersion7()));
+    }
+
+    [Fact]
+    public async Task Cursor_is_absent_until_set_then_replaced_per_workflow()
+    {
+        Assert.Null(await Store.GetCursorAsync("p", "sync"));
+        await Store.SetCursorAsync("p", "sync", """{"updatedAt":"2026-01-01"}""");
+        await Store.SetCursorAsync("p", "sync", """{"updatedAt":"2026-02-01"}""");
+        await Store.SetCursorAsync("p", "other", "3");
+        Assert.Equal("""{"updatedAt":"2026-02-01"}""", await Store.GetCursorAsync("p", "sync"));
+        Assert.Equal("3", await Store.GetCursorAsync("p", "other"));
+    }
+
+    [Fact]
+    public async Task Work_orders_list_newest_first_with_filters_and_keyset_pages()
+    {
+        await Store.EnqueueAsync(Enumerable.Range(0, 7).Select(_ => Order("p", "a")).ToList());
+        Clock.Advance(TimeSpan.FromMinutes(10));
+        var later = await Store.EnqueueAsync(Enumerable.Range(0, 5).Select(_ => Order("p", "b")).ToList());
+        await Store.EnqueueAsync([Order("q", "a")]);
+        await FinishAsync((await Store.ClaimAsync(Worker()))!);
+
+        var seen = new List<Guid>();
+        string? after = null;
+        do
+        {
+            var page = await Store.ListWorkOrdersAsync(new WorkOrderQuery(Project: "p", Limit: 5, After: after));
+            Assert.True(page.Items.Count <= 5);
+            seen.AddRange(page.Items.Select(w => w.Id));
+            after = page.Next;
+        }
+        while (after is not null);
+        Assert.Equal(12, seen.Count);
+        Assert.Equal(later.Select(l => l.WorkOrderId).Reverse(), seen.Take(5));
+
+        Assert.Equal(5, (await Store.ListWorkOrdersAsync(new WorkOrderQuery(Workflow: "b"))).Items.Count);
+        Assert.Single((await Store.ListWorkOrdersAsync(new WorkOrderQuery(Status: RunStatus.Success))).Items);
+        var since = await Store.ListWorkOrdersAsync(new WorkOrderQuery(Project: "p", Since: Clock.GetUtcNow().AddMinutes(-1)));
+        Assert.Equal(5, since.Items.Count);
+        Assert.Null(since.Next);
+        Assert.Equal(7, (await Store.ListWorkOrdersAsync(new WorkOrderQuery(Until: Clock.GetUtcNow().AddMinutes(-1)))).Items.Count);
+    }
+
+    [Theory]
+    [InlineData(0, null, null, "limit")]
+    [InlineData(501, null, null, "limit")]
+    [InlineData(10, "nope", null, "status")]
+    [InlineData(10, null, "x1", "after")]
+    public async Task Bad_query_values_are_refused_naming_the_field(int limit, string? status, string? after, string field)
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Store.ListWorkOrdersAsync(new WorkOrderQuery(Status: status, Limit: limit, After: after)));
+        Assert.StartsWith(field, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dataclips_round_trip_verbatim_and_oversized_ones_keep_no_body()
+    {
+        const string text = """{"data":{"z":1,"a":"é ✓","nested":[1,2.50,{"b":null}]},"references":[]}""";
+        var ids = await Store.EnqueueAsync([Order(input: text)]);
+        var order = await Store.GetWorkOrderAsync(ids[0].WorkOrderId);
+        Assert.Equal(text, await Store.GetDataclipAsync(order!.InputDataclipId));
+        Assert.Null(await Store.GetDataclipAsync(Guid.CreateVersion7()));
+
+        var run = await Store.ClaimAsync(Worker());
+        var big = $$"""{"data":"{{new string('x', 2000)}}"}""";
+        Assert.True(await Store.CompleteAsync(new RunCompletion(run!.RunId, "w1", RunStatus.Success, Clock.GetUtcNow(), null, big, [], [])));
+        var stored = await Store.GetRunAsync(run.RunId);
+        Assert.NotNull(stored!.OutputDataclipId);
+        Assert.Null(await Store.GetDataclipAsync(stored.OutputDataclipId.Value));
+    }
+
+    [Fact]
+    public async Task Batched_intake_is_much_faster_than_one_commit_per_work_order()
+    {
+        // Group commit is why intake scales: N work orders share one transaction (one fsync on SQLite).
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < 100; i++) await Store.EnqueueAsync([Order()]);
+        var single = 100 / watch.Elapsed.TotalSeconds;
+        watch.Restart();
+        for (var i = 0; i < 20; i++) await Store.EnqueueAsync(Enumerable.Range(0, 100).Select(_ => Order()).ToList());
+        var batched = 2000 / watch.Elapsed.TotalSeconds;
+        output.WriteLine($"{Store.Provider}: EnqueueAsync batches of 100: {batched:F0} work orders/s; one per commit: {single:F0} work orders/s ({batched / single:F1}×)");
+        Assert.Equal(2100, await Store.CountRunsAsync(RunStatus.Available));
+        Assert.True(batched > 2 * single, $"batches of 100 ran at {batched:F0}/s, single commits at {single:F0}/s");
+    }
+
+    [Fact]
+    public async Task Run_counts_by_state_give_queue_depth()
+    {
+        await Store.EnqueueAsync([Order(), Order(), Order()]);
+        var run = await Store.ClaimAsync(Worker());
+        Assert.Equal((3, 2, 1), (await Store.CountRunsAsync(), await Store.CountRunsAsync(RunStatus.Available), await Store.CountRunsAsync(RunStatus.Claimed)));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.CountRunsAsync("queued"));
+        Assert.NotNull(run);
+    }
+}
+
+/// <summary>A clock the test moves by hand.</summary>
+public sealed class ManualClock(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
