@@ -107,7 +107,8 @@ public static class WebhookRequestReader
                 return null;
             case "api-key":
                 {
-                    if (secrets?.Get("api_key") is not string expected || expected.Length == 0)
+                    // api_key, or apiKey as the http adaptor names it, so one credential can guard a trigger and call the source.
+                    if ((secrets?.Get("api_key") ?? secrets?.Get("apiKey")) is not string expected || expected.Length == 0)
                         return Misconfigured(trigger, "api_key");
                     var sent = request.Headers["X-API-Key"];
                     if (StringValues.IsNullOrEmpty(sent))

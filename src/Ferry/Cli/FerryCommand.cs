@@ -19,6 +19,7 @@ internal static class FerryCommand
             MappingCommand.Build(),
             DeployCommand.Build(),
             DeployCommand.BuildPull(),
+            ServeCommand.Build(),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Ferry.Deploy;
+using Ferry.Diagnostics;
+using Ferry.Engine;
+using Ferry.Storage;
+
+namespace Ferry.Server.Projects;
+
+/// <summary>
+/// Deployed project versions, validated and compiled once each: a deploy is refused unless the whole project
+/// validates (the same checks as `ferry validate`), and runs find their version's plans here.
+/// </summary>
+public sealed class DeployedProjects(FerryStore store, ServerOptions options, WorkspaceOptions workspaceOptions)
+{
+    private readonly ConcurrentDictionary<(string Project, int Version), Lazy<Task<ProjectWorkspace>>> _workspaces = new();
+
+    /// <summary>Validates and stores a new version (unless identical to the current one); throws <see cref="FerryInputException"/> with every problem.</summary>
+    public async Task<(VersionRecord Version, bool Created)> DeployAsync(ProjectBundle bundle, string? author, string? expectedName = null, CancellationToken ct = default)
+    {
+        var staging = Path.Combine(options.DataDirectory, "staging", Guid.NewGuid().ToString("N"));
+        try
+        {
+            bundle.WriteTo(staging);
+            var workspace = ProjectWorkspace.Open(staging, workspaceOptions);
+            var name = workspace.Project.Name;
+            if (expectedName is not null && name != expectedName)
+                throw new FerryInputException("FERRY611", $"The bundle's ferry.yaml names project '{name}', not '{expectedName}'.", null, $"Deploy it to /api/projects/{name}/versions, or rename the project.");
+            var current = await store.GetVersionAsync(name, null, ct);
+            if (current is not null && current.SpecHash == bundle.Hash) return (current, false);
+            return (await store.SaveVersionAsync(name, bundle.ToJson(), bundle.Hash, author, ct), true);
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>The compiled workspace of a version (compiled once, then cached).</summary>
+    public Task<ProjectWorkspace> GetAsync(string project, int version, CancellationToken ct = default)
+    {
+        var lazy = _workspaces.GetOrAdd((project, version), key => new Lazy<Task<ProjectWorkspace>>(() => LoadAsync(key.Project, key.Version)));
+        return lazy.Value.WaitAsync(ct);
+    }
+
+    private async Task<ProjectWorkspace> LoadAsync(string project, int version)
+    {
+        var record = await store.GetVersionAsync(project, version)
+            ?? throw new FerryInputException("FERRY610", $"Project '{project}' has no version {version}.");
+        var folder = Path.Combine(options.DataDirectory, "versions", project, version.ToString(CultureInfo.InvariantCulture));
+        if (!File.Exists(Path.Combine(folder, "ferry.yaml"))) ProjectBundle.FromJson(record.BundleJson, $"{project} v{version}").WriteTo(folder);
+        return ProjectWorkspace.Open(folder, workspaceOptions);
+    }
+}

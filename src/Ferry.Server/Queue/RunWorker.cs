@@ -1,0 +1,140 @@
+using System.Text;
+using Ferry.Engine;
+using Ferry.Json;
+using Ferry.Server.Projects;
+using Ferry.Storage;
+
+namespace Ferry.Server.Queue;
+
+/// <summary>Wakes idle workers as soon as intake commits work (they also poll, so a lost pulse only costs latency).</summary>
+public sealed class RunSignal : IDisposable
+{
+    private readonly SemaphoreSlim _pulse = new(0, int.MaxValue);
+
+    public void Pulse(int count = 1) => _pulse.Release(Math.Max(1, count));
+
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _pulse.WaitAsync(timeout, ct);
+
+    public void Dispose() => _pulse.Dispose();
+}
+
+/// <summary>
+/// Claims runs from the queue (the runs table) and executes them with the engine, on the version the work order was
+/// created for; keeps the claim alive with heartbeats, and stores the outcome, steps, logs and dataclips in one commit.
+/// </summary>
+public sealed partial class RunWorker(FerryStore store, DeployedProjects projects, ProjectCredentials credentials, RunSignal signal, ServerOptions options, ILogger<RunWorker> logger)
+    : BackgroundService
+{
+    private readonly string _workerId = $"{Environment.MachineName}/{Environment.ProcessId}";
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, options.Workers).Select(i => LoopAsync($"{_workerId}/{i}", stoppingToken)));
+
+    private async Task LoopAsync(string workerId, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            ClaimedRun? claimed;
+            try
+            {
+                claimed = await store.ClaimAsync(new ClaimRequest(workerId, options.Lease), ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogClaimFailed(logger, e);
+                await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                continue;
+            }
+            if (claimed is null)
+            {
+                try { await signal.WaitAsync(options.PollInterval, ct); }
+                catch (OperationCanceledException) { return; }
+                continue;
+            }
+            await ExecuteAsync(workerId, claimed, ct);
+        }
+    }
+
+    private async Task ExecuteAsync(string workerId, ClaimedRun run, CancellationToken ct)
+    {
+        await store.MarkStartedAsync(run.RunId, workerId, ct);
+        using var heartbeatStop = new CancellationTokenSource();
+        var heartbeat = HeartbeatAsync(run, workerId, heartbeatStop.Token);
+        RunCompletion completion;
+        string? cursorJson = null;
+        try
+        {
+            var workspace = await projects.GetAsync(run.Project, run.Version, ct);
+            var plan = workspace.Plan(run.Workflow);
+            var cursorText = await store.GetCursorAsync(run.Project, run.Workflow, ct);
+            var cursor = new Steps.Cursor(cursorText is null ? null : Js.Parse(cursorText));
+            var values = await credentials.LoadAsync(run.Project, ct);
+            var result = await WorkflowRunner.RunAsync(plan, new RunOptions
+            {
+                Input = Js.ParseStateObject(Encoding.UTF8.GetBytes(run.InputJson)),
+                StartStep = run.StartStep,
+                Cursor = cursor,
+                Credentials = values,
+                CaptureStepInputs = true,
+                MinimumLogLevel = Steps.LogLevel.Info,
+                CancellationToken = ct,
+            });
+            if (result.CursorChanged) cursorJson = Js.ToJson(result.Cursor);
+            completion = Completion(run, workerId, result);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            // The run could not start (its version no longer compiles, a credential cannot be decrypted…).
+            completion = new RunCompletion(run.RunId, workerId, Storage.RunStatus.Exception, DateTimeOffset.UtcNow, e.Message, null, [], []);
+        }
+        finally
+        {
+            await heartbeatStop.CancelAsync();
+            await heartbeat;
+        }
+        await store.CompleteAsync(completion, CancellationToken.None);
+        if (cursorJson is not null) await store.SetCursorAsync(run.Project, run.Workflow, cursorJson, CancellationToken.None);
+    }
+
+    private RunCompletion Completion(ClaimedRun run, string workerId, RunResult result)
+    {
+        string? Clip(JsObject? state)
+        {
+            if (state is null) return null;
+            var json = Js.ToJson(state);
+            return json.Length <= options.MaxDataclipBytes ? json : Js.ToJson(new { truncated = true, bytes = json.Length, note = "larger than the dataclip limit" });
+        }
+        return new RunCompletion(
+            run.RunId,
+            workerId,
+            result.Status.ToString().ToLowerInvariant(), // engine states are named as the store's (DESIGN §1)
+            DateTimeOffset.UtcNow,
+            result.Error?.ToString(),
+            Clip(result.FinalState),
+            result.Steps.Select(s => new StepRunData(s.StepId, s.Status.ToString().ToLowerInvariant(), s.StartedAt, (long)s.Duration.TotalMilliseconds, s.AllocatedBytes, s.Error?.ToString(), Clip(s.Input), Clip(s.Output))).ToArray(),
+            result.Log.Select(l => new LogLineData(l.Time, l.Level.ToString().ToLowerInvariant(), l.StepId, l.Message)).ToArray());
+    }
+
+    private async Task HeartbeatAsync(ClaimedRun run, string workerId, CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(options.Lease / 3, ct);
+                await store.HeartbeatAsync(run.RunId, workerId, options.Lease, ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the run ended
+        }
+    }
+
+    [LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "Claiming a run failed; retrying in 1 s")]
+    private static partial void LogClaimFailed(ILogger logger, Exception e);
+}
