@@ -22,7 +22,21 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
         try
         {
             bundle.WriteTo(staging);
-            var workspace = ProjectWorkspace.Open(staging, workspaceOptions);
+            ProjectWorkspace workspace;
+            try
+            {
+                workspace = ProjectWorkspace.Open(staging, workspaceOptions);
+            }
+            catch (FerryInputException e)
+            {
+                // Locations as the user knows them: relative to the project, not to the server's staging folder.
+                throw new FerryInputException(e.Diagnostics.Select(d => d with
+                {
+                    Message = ProjectRelative(d.Message, staging),
+                    Hint = d.Hint is null ? null : ProjectRelative(d.Hint, staging),
+                    Location = d.Location is null ? null : d.Location with { File = ProjectRelative(d.Location.File, staging) },
+                }).ToArray());
+            }
             var name = workspace.Project.Name;
             if (expectedName is not null && name != expectedName)
                 throw new FerryInputException("FERRY611", $"The bundle's ferry.yaml names project '{name}', not '{expectedName}'.", null, $"Deploy it to /api/projects/{name}/versions, or rename the project.");
@@ -36,6 +50,14 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
         }
     }
 
+    /// <summary>Turns paths under a server folder into project-relative ones (<c>jobs/x.csx</c>) in a user-facing text.</summary>
+    public static string ProjectRelative(string text, string folder) =>
+        text.Replace(Path.GetFullPath(folder) + Path.DirectorySeparatorChar, "", StringComparison.Ordinal);
+
+    /// <summary>The folder a version is compiled from (error texts of its runs are made relative to it).</summary>
+    public string VersionFolder(string project, int version) =>
+        Path.GetFullPath(Path.Combine(options.DataDirectory, "versions", project, version.ToString(CultureInfo.InvariantCulture)));
+
     /// <summary>The compiled workspace of a version (compiled once, then cached).</summary>
     public Task<ProjectWorkspace> GetAsync(string project, int version, CancellationToken ct = default)
     {
@@ -47,7 +69,7 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
     {
         var record = await store.GetVersionAsync(project, version)
             ?? throw new FerryInputException("FERRY610", $"Project '{project}' has no version {version}.");
-        var folder = Path.Combine(options.DataDirectory, "versions", project, version.ToString(CultureInfo.InvariantCulture));
+        var folder = VersionFolder(project, version);
         if (!File.Exists(Path.Combine(folder, "ferry.yaml"))) ProjectBundle.FromJson(record.BundleJson, $"{project} v{version}").WriteTo(folder);
         return ProjectWorkspace.Open(folder, workspaceOptions);
     }

@@ -84,7 +84,7 @@ public sealed partial class RunWorker(FerryStore store, DeployedProjects project
                 CancellationToken = ct,
             });
             if (result.CursorChanged) cursorJson = Js.ToJson(result.Cursor);
-            completion = Completion(run, workerId, result);
+            completion = Completion(run, workerId, result, projects.VersionFolder(run.Project, run.Version));
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
@@ -100,8 +100,9 @@ public sealed partial class RunWorker(FerryStore store, DeployedProjects project
         if (cursorJson is not null) await store.SetCursorAsync(run.Project, run.Workflow, cursorJson, CancellationToken.None);
     }
 
-    private RunCompletion Completion(ClaimedRun run, string workerId, RunResult result)
+    private RunCompletion Completion(ClaimedRun run, string workerId, RunResult result, string versionFolder)
     {
+        string? Relative(string? text) => text is null ? null : DeployedProjects.ProjectRelative(text, versionFolder);
         string? Clip(JsObject? state)
         {
             if (state is null) return null;
@@ -113,10 +114,10 @@ public sealed partial class RunWorker(FerryStore store, DeployedProjects project
             workerId,
             result.Status.ToString().ToLowerInvariant(), // engine states are named as the store's (DESIGN §1)
             DateTimeOffset.UtcNow,
-            result.Error?.ToString(),
+            Relative(result.Error?.ToString()),
             Clip(result.FinalState),
-            result.Steps.Select(s => new StepRunData(s.StepId, s.Status.ToString().ToLowerInvariant(), s.StartedAt, (long)s.Duration.TotalMilliseconds, s.AllocatedBytes, s.Error?.ToString(), Clip(s.Input), Clip(s.Output))).ToArray(),
-            result.Log.Select(l => new LogLineData(l.Time, l.Level.ToString().ToLowerInvariant(), l.StepId, l.Message)).ToArray());
+            result.Steps.Select(s => new StepRunData(s.StepId, s.Status.ToString().ToLowerInvariant(), s.StartedAt, (long)s.Duration.TotalMilliseconds, s.AllocatedBytes, Relative(s.Error?.ToString()), Clip(s.Input), Clip(s.Output))).ToArray(),
+            result.Log.Select(l => new LogLineData(l.Time, l.Level.ToString().ToLowerInvariant(), l.StepId, Relative(l.Message)!)).ToArray());
     }
 
     private async Task HeartbeatAsync(ClaimedRun run, string workerId, CancellationToken ct)

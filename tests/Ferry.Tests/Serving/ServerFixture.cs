@@ -1,0 +1,71 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Ferry.Deploy;
+using Ferry.Server;
+
+namespace Ferry.Tests.Serving;
+
+/// <summary>A real `ferry serve` (Kestrel on 127.0.0.1, a free port) in this process, on SQLite or PostgreSQL.</summary>
+public sealed class RunningServer : IAsyncDisposable
+{
+    private readonly FerryServerInstance _server;
+
+    private RunningServer(FerryServerInstance server, string dataDirectory, Uri baseUrl)
+    {
+        _server = server;
+        DataDirectory = dataDirectory;
+        Client = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        Api = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", server.InitialToken);
+    }
+
+    public string DataDirectory { get; }
+
+    /// <summary>No credentials: webhooks and refusals.</summary>
+    public HttpClient Client { get; }
+
+    /// <summary>With the admin token the first start created.</summary>
+    public HttpClient Api { get; }
+
+    public static async Task<RunningServer> StartAsync(string? database = null)
+    {
+        var data = Directory.CreateTempSubdirectory("ferry-server").FullName;
+        var server = await FerryServer.BuildAsync(new ServerOptions { DataDirectory = data, Database = database, Urls = "http://127.0.0.1:0", PollInterval = TimeSpan.FromMilliseconds(50) });
+        await server.App.StartAsync();
+        return new RunningServer(server, data, new Uri(server.App.Urls.First()));
+    }
+
+    public async Task<JsonElement> DeployAsync(string folder)
+    {
+        using var response = await Api.PostAsync($"/api/projects/{Path.GetFileName(folder)}/versions",
+            new StringContent(ProjectBundle.FromDirectory(folder).ToJson(), System.Text.Encoding.UTF8, "application/json"));
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(response.IsSuccessStatusCode, body.ToString());
+        return body;
+    }
+
+    /// <summary>Polls a run until it reaches a final state.</summary>
+    public async Task<JsonElement> WaitForRunAsync(Guid runId, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var run = await Api.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}");
+            var status = run.GetProperty("run").GetProperty("status").GetString();
+            if (status is not ("available" or "claimed" or "started")) return run;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Run {runId} still {status} after the timeout.");
+            await Task.Delay(50);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        Api.Dispose();
+        await _server.App.StopAsync();
+        await _server.App.DisposeAsync();
+        await _server.Store.DisposeAsync();
+        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
+    }
+}
