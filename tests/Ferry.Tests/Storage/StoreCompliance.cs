@@ -136,14 +136,46 @@ public abstract partial class StoreCompliance(ITestOutputHelper output) : IAsync
         const int runs = 1600;
         for (var i = 0; i < runs; i += 200) await Store.EnqueueAsync(Enumerable.Range(0, 200).Select(_ => Order()).ToList());
         var seen = new ConcurrentBag<Guid>();
+        var watch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
             while (await Store.ClaimAsync(Worker($"worker-{w}")) is { } run) seen.Add(run.RunId);
         })));
+        output.WriteLine($"{Store.Provider}: 8 concurrent claimers took {runs} runs at {runs / watch.Elapsed.TotalSeconds:F0} claims/s");
         Assert.Equal(runs, seen.Count);
         Assert.Equal(runs, seen.Distinct().Count());
         Assert.Equal(runs, await Store.CountRunsAsync(RunStatus.Claimed));
         Assert.Equal(0, await Store.CountRunsAsync(RunStatus.Available));
+    }
+
+    [Fact]
+    public async Task Two_store_instances_on_one_database_claim_each_run_exactly_once()
+    {
+        await using var second = await FerryStore.OpenAsync(_options);
+        await Store.EnqueueAsync(Enumerable.Range(0, 200).Select(_ => Order()).ToList());
+        await second.EnqueueAsync(Enumerable.Range(0, 200).Select(_ => Order()).ToList());
+        var seen = new ConcurrentBag<Guid>();
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            var store = w % 2 == 0 ? Store : second;
+            while (await store.ClaimAsync(Worker($"node{w % 2}-worker-{w}")) is { } run) seen.Add(run.RunId);
+        })));
+        Assert.Equal(400, seen.Distinct().Count());
+        Assert.Equal(400, seen.Count);
+    }
+
+    [Fact]
+    public async Task Concurrent_claimers_never_exceed_a_workflow_limit()
+    {
+        await Store.EnqueueAsync(Enumerable.Range(0, 60).Select(i => Order(workflow: i % 2 == 0 ? "limited" : "free")).ToList());
+        var request = Worker() with { WorkflowLimits = new Dictionary<(string, string), int> { [("p", "limited")] = 3 } };
+        var claimed = new ConcurrentBag<ClaimedRun>();
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while (await Store.ClaimAsync(request) is { } run) claimed.Add(run);
+        })));
+        Assert.Equal(3, claimed.Count(r => r.Workflow == "limited"));
+        Assert.Equal(30, claimed.Count(r => r.Workflow == "free"));
     }
 
     [Fact]
@@ -289,6 +321,7 @@ public abstract partial class StoreCompliance(ITestOutputHelper output) : IAsync
         var run = await Store.ClaimAsync(Worker());
         Assert.True(await Store.MarkStartedAsync(run!.RunId, "w1"));
         var t0 = Clock.GetUtcNow();
+        Assert.True(await Store.AppendLogsAsync(run.RunId, [new LogLineData(t0, "debug", "load", "streamed while running")]));
         var completion = new RunCompletion(run.RunId, "w1", RunStatus.Failed, t0.AddSeconds(2), "step 'push' failed: 502", """{"data":{"out":2}}""",
             [
                 new StepRunData("load", "success", t0, 120, 4096, null, """{"data":{"in":1}}""", """{"data":{"mid":1}}"""),
@@ -311,9 +344,12 @@ public abstract partial class StoreCompliance(ITestOutputHelper output) : IAsync
         Assert.Equal("HTTP 502 from https://hmis.example", steps[1].Error);
 
         var logs = await Store.ListLogsAsync(run.RunId);
-        Assert.Equal(["loaded 1 record", "HTTP 502", "run failed"], logs.Select(l => l.Message));
+        Assert.Equal(["streamed while running", "loaded 1 record", "HTTP 502", "run failed"], logs.Select(l => l.Message));
+        Assert.False(await Store.AppendLogsAsync(run.RunId, [new LogLineData(t0, "info", null, "too late")]));
+        logs = logs.Skip(1).ToList();
         Assert.Equal(["load", "push", null], logs.Select(l => l.StepId));
         var tail = await Store.ListLogsAsync(run.RunId, afterSeq: logs[0].Seq, limit: 1);
+        Assert.Equal(5, (await Store.ListLogsAsync(run.RunId)).Count + 1);
         Assert.Equal("HTTP 502", Assert.Single(tail).Message);
     }
 
