@@ -77,6 +77,10 @@ internal sealed class WriteScope(DbConnection connection, DbTransaction transact
         {
             if (!_done) await Transaction.RollbackAsync(CancellationToken.None);
         }
+        catch (Exception e) when (e is InvalidOperationException or DbException)
+        {
+            // The transaction already ended (a failed commit, a dropped connection): the original error is the one to see.
+        }
         finally
         {
             await Transaction.DisposeAsync();
