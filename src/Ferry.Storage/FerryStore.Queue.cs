@@ -48,6 +48,9 @@ public sealed partial class FerryStore
     /// Takes the oldest available run this worker may run, atomically: no two claimers ever get the same run.
     /// Skips runs whose project or workflow is at its limit, and in ordered workflows takes a run only when none of
     /// that workflow is claimed or started and it is the oldest waiting. Null when nothing may be taken now.
+    /// On SQLite, claims, starts and heartbeats commit without waiting for fsync: a power cut can only undo them
+    /// together with the workers on the same machine, and the janitor then treats the run as lost (or it is simply
+    /// available again). Intake and completions always wait for the disk.
     /// </summary>
     public Task<ClaimedRun?> ClaimAsync(ClaimRequest request, CancellationToken ct = default)
     {
@@ -82,7 +85,7 @@ public sealed partial class FerryStore
             await SetWorkOrderStatusAsync(scope, run.WorkOrderId, run.RunId, RunStatus.Claimed, now, ct);
             var body = await scope.Connection.ExecuteScalarAsync<string?>(Cmd("SELECT body FROM dataclips WHERE id = @id", new { id = _dialect.Id(input) }, scope, ct));
             return run with { InputJson = body ?? "{}" };
-        }, ct);
+        }, ct, relaxed: true);
     }
 
     private static async Task<List<(string Project, string Workflow, int Count)>> ActiveCountsAsync(WriteScope scope, CancellationToken ct) =>
@@ -130,7 +133,7 @@ public sealed partial class FerryStore
         var until = _dialect.Time(Now + lease);
         return WriteAsync(async scope => await scope.Connection.ExecuteAsync(Cmd(
             $"UPDATE runs SET lease_until = @until WHERE id = @id AND worker_id = @workerId AND status IN {ActiveStatuses}",
-            new { id = _dialect.Id(runId), workerId, until }, scope, ct)) == 1, ct);
+            new { id = _dialect.Id(runId), workerId, until }, scope, ct)) == 1, ct, relaxed: true);
     }
 
     /// <summary>claimed → started. False when the run is not claimed by this worker any more (e.g. cancelled meanwhile): do not run it.</summary>
@@ -145,7 +148,7 @@ public sealed partial class FerryStore
             if (workOrder is null) return false;
             await SetWorkOrderStatusAsync(scope, workOrder.Value, runId, RunStatus.Started, now, ct);
             return true;
-        }, ct);
+        }, ct, relaxed: true);
     }
 
     /// <summary>
@@ -201,6 +204,21 @@ public sealed partial class FerryStore
             return true;
         }, ct);
     }
+
+    /// <summary>
+    /// Appends log lines of a run while it is in flight (workers flush them in batches, so the console can tail a long
+    /// run). False, and nothing written, once the run is final: late lines never change a finished run.
+    /// </summary>
+    public Task<bool> AppendLogsAsync(Guid runId, IReadOnlyList<LogLineData> lines, CancellationToken ct = default) =>
+        WriteAsync(async scope =>
+        {
+            var active = await scope.Connection.ExecuteScalarAsync<int>(Cmd($"SELECT COUNT(*) FROM runs WHERE id = @id AND status IN {ActiveStatuses}",
+                new { id = _dialect.Id(runId) }, scope, ct));
+            if (active == 0) return false;
+            await InsertRowsAsync(scope, "log_lines", ["run_id", "time", "level", "step_id", "message"],
+                lines.Select(l => new object?[] { _dialect.Id(runId), _dialect.Time(l.Time), l.Level, l.StepId, l.Message }).ToList(), ct);
+            return true;
+        }, ct);
 
     /// <summary>
     /// The janitor: every claimed or started run whose lease ended before <paramref name="now"/> becomes <c>lost</c>;

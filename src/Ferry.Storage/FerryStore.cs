@@ -88,9 +88,9 @@ public sealed partial class FerryStore : IAsyncDisposable
     private static CommandDefinition Cmd(string sql, object? args, WriteScope? scope, CancellationToken ct) =>
         new(sql, args, scope?.Transaction, cancellationToken: ct);
 
-    private async Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> work, CancellationToken ct)
+    private async Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> work, CancellationToken ct, bool relaxed = false)
     {
-        await using var scope = await _dialect.BeginWriteAsync(ct);
+        await using var scope = await _dialect.BeginWriteAsync(ct, relaxed);
         var result = await work(scope);
         await scope.CommitAsync(ct);
         return result;

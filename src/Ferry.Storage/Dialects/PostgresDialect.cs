@@ -32,7 +32,8 @@ internal sealed class PostgresDialect(string connectionString) : SqlDialect
 
     public override async Task<DbConnection> OpenReadAsync(CancellationToken ct) => await _dataSource.OpenConnectionAsync(ct);
 
-    public override async Task<WriteScope> BeginWriteAsync(CancellationToken ct)
+    // PostgreSQL commits are always durable here; the server's own settings decide.
+    public override async Task<WriteScope> BeginWriteAsync(CancellationToken ct, bool relaxed = false)
     {
         var connection = await _dataSource.OpenConnectionAsync(ct);
         try

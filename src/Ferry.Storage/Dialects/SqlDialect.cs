@@ -24,8 +24,9 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <summary>A connection for reads; the caller disposes it.</summary>
     public abstract Task<DbConnection> OpenReadAsync(CancellationToken ct);
 
-    /// <summary>A connection with an open write transaction (SQLite: the single writer, <c>BEGIN IMMEDIATE</c>).</summary>
-    public abstract Task<WriteScope> BeginWriteAsync(CancellationToken ct);
+    /// <summary>A connection with an open write transaction (SQLite: the single writer, <c>BEGIN IMMEDIATE</c>).
+    /// <paramref name="relaxed"/>: the commit may be undone by a power cut (see <see cref="FerryStore"/> claim notes).</summary>
+    public abstract Task<WriteScope> BeginWriteAsync(CancellationToken ct, bool relaxed = false);
 
     /// <summary>Serializes claimers that enforce limits (counting active runs and claiming must not interleave).</summary>
     public abstract Task LockClaimsAsync(WriteScope scope, CancellationToken ct);
@@ -75,6 +76,10 @@ internal sealed class WriteScope(DbConnection connection, DbTransaction transact
         try
         {
             if (!_done) await Transaction.RollbackAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is InvalidOperationException or DbException)
+        {
+            // The transaction already ended (a failed commit, a dropped connection): the original error is the one to see.
         }
         finally
         {

@@ -15,6 +15,7 @@ internal sealed class SqliteDialect : SqlDialect
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private SqliteConnection? _writer;
+    private bool _relaxed;
 
     public SqliteDialect(string connectionString)
     {
@@ -44,7 +45,7 @@ internal sealed class SqliteDialect : SqlDialect
         return connection;
     }
 
-    public override async Task<WriteScope> BeginWriteAsync(CancellationToken ct)
+    public override async Task<WriteScope> BeginWriteAsync(CancellationToken ct, bool relaxed = false)
     {
         await _writeLock.WaitAsync(ct);
         try
@@ -57,6 +58,13 @@ internal sealed class SqliteDialect : SqlDialect
                 // synchronous=FULL: a commit is on disk before it returns, so a 202 means the work order survives a power cut.
                 await writer.ExecuteAsync("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
                 _writer = writer;
+                _relaxed = false;
+            }
+            if (relaxed != _relaxed)
+            {
+                // In WAL mode NORMAL skips the fsync at commit; the next FULL commit syncs the log, earlier commits included.
+                await _writer.ExecuteAsync(relaxed ? "PRAGMA synchronous = NORMAL;" : "PRAGMA synchronous = FULL;");
+                _relaxed = relaxed;
             }
             // BeginTransaction() without deferred is BEGIN IMMEDIATE: the write lock is taken up front.
             var transaction = (DbTransaction)_writer.BeginTransaction(deferred: false);
