@@ -1,4 +1,5 @@
 using Ferry.Server.Metrics;
+using Ferry.Server.Webhooks;
 
 namespace Ferry.Server;
 
@@ -16,7 +17,10 @@ public static class Extensions
         return services;
     }
 
-    /// <summary>Error pages as problem JSON, then <c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c> and <c>/openapi/v1.json</c>.</summary>
+    /// <summary>
+    /// Error pages as problem JSON, then <c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c>, <c>/openapi/v1.json</c>
+    /// and, when a <see cref="WebhookIntake"/> is registered, <c>POST /i/{project}/{workflow}/{trigger}</c>.
+    /// </summary>
     public static WebApplication MapFerryServer(this WebApplication app)
     {
         // Subscribe the metrics listener now: it only sees measurements made after it exists.
@@ -39,6 +43,15 @@ public static class Extensions
 
         app.MapGet("/metrics", (PrometheusTextWriter writer) => Results.Text(writer.Render(), PrometheusTextWriter.ContentType))
             .WithName("Metrics").WithSummary("Prometheus text exposition of the server's metrics.").WithTags("Operations");
+
+        // Webhook intake exists once the integrator registers a WebhookIntake (it needs the store).
+        if (app.Services.GetService<WebhookIntake>() is not null)
+        {
+            app.MapPost("/i/{project}/{workflow}/{trigger}", (HttpContext ctx, string project, string workflow, string trigger, WebhookIntake intake) =>
+                    intake.HandleAsync(ctx, project, workflow, trigger))
+                .WithName("WebhookIntake").WithTags("Intake")
+                .WithSummary("Receive a webhook: 202 {workOrderId, runId} once durably stored; 401/404/413/415/400/503 as problem JSON.");
+        }
 
         app.MapOpenApi();
         return app;
