@@ -1,10 +1,13 @@
+using System.Text;
 using Ferry.Deploy;
 using Ferry.Engine;
 using Ferry.Server.Api;
 using Ferry.Server.Credentials;
+using Ferry.Server.Metrics;
 using Ferry.Server.Projects;
 using Ferry.Server.Queue;
 using Ferry.Server.Webhooks;
+using Ferry.Spec;
 using Ferry.Storage;
 
 namespace Ferry.Server;
@@ -13,8 +16,9 @@ namespace Ferry.Server;
 public sealed record FerryServerInstance(WebApplication App, FerryStore Store, string? InitialToken, string? KeyNotice);
 
 /// <summary>
-/// The composition root of `ferry serve`: opens the store (migrations applied), the credential vault, deploys the
-/// projects given on the command line, and wires intake, workers, the janitor and the API.
+/// The composition root of `ferry serve`: opens the store (migrations applied) and the credential vault, registers
+/// intake (webhooks committed to the store in batches), workers, the janitor and the API on <see cref="ServerHost"/>,
+/// and deploys the projects given on the command line.
 /// </summary>
 public static class FerryServer
 {
@@ -24,43 +28,47 @@ public static class FerryServer
         Directory.CreateDirectory(options.DataDirectory);
         var store = await FerryStore.OpenAsync(options.Database is null ? FerryStore.Sqlite(options.DataDirectory) : FerryStore.Postgres(options.Database), ct);
         var (vault, keyNotice) = CredentialVault.Open(options.DataDirectory);
-        var workspaceOptions = new WorkspaceOptions
+        options.Readiness ??= (Func<CancellationToken, Task<ReadinessReport>>)(async token =>
         {
-            Catalog = Adaptors.BuiltInAdaptors.Catalog,
-            CacheDirectory = Path.Combine(options.DataDirectory, "cache", "steps"),
-        };
+            try
+            {
+                await store.CountRunsAsync(Storage.RunStatus.Available, token);
+                return ReadinessReport.Ready;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return ReadinessReport.NotReady($"The database does not answer: {e.Message}");
+            }
+        });
 
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(options.Urls);
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton(vault);
-        builder.Services.AddSingleton(workspaceOptions);
-        builder.Services.AddSingleton<DeployedProjects>();
-        builder.Services.AddSingleton<ProjectCredentials>();
-        builder.Services.AddSingleton<RunSignal>();
-        builder.Services.AddSingleton<WebhookIntake>();
-        builder.Services.AddSingleton<ApiAuth>();
-        builder.Services.AddHostedService<RunWorker>();
-        builder.Services.AddHostedService<Janitor>();
-        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-        configure?.Invoke(builder);
+        var app = ServerHost.Build(options, builder =>
+        {
+            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            builder.Services.AddSingleton(store);
+            builder.Services.AddSingleton(vault);
+            builder.Services.AddSingleton(new WorkspaceOptions
+            {
+                Catalog = Adaptors.BuiltInAdaptors.Catalog,
+                CacheDirectory = Path.Combine(options.DataDirectory, "cache", "steps"),
+            });
+            builder.Services.AddSingleton<DeployedProjects>();
+            builder.Services.AddSingleton<ProjectCredentials>();
+            builder.Services.AddSingleton<RunSignal>();
+            builder.Services.AddSingleton<ApiAuth>();
+            builder.Services.AddSingleton(sp => Intake(sp.GetRequiredService<FerryStore>(), sp.GetRequiredService<DeployedProjects>(),
+                sp.GetRequiredService<ProjectCredentials>(), sp.GetRequiredService<RunSignal>(), sp.GetRequiredService<FerryMetrics>()));
+            builder.Services.AddHostedService<RunWorker>();
+            builder.Services.AddHostedService<Janitor>();
+            configure?.Invoke(builder);
+        });
 
-        var app = builder.Build();
-        app.UseExceptionHandler();
-        app.MapOpenApi("/openapi/v1.json");
-        app.MapGet("/healthz", () => Microsoft.AspNetCore.Http.Results.Ok(new { status = "ok" })).ExcludeFromDescription();
-        app.MapGet("/readyz", () => Microsoft.AspNetCore.Http.Results.Ok(new { status = "ready" })).ExcludeFromDescription();
-        app.MapWebhooks();
         var api = app.MapGroup("/api").AddEndpointFilter<ApiAuth>();
         api.MapProjectsApi();
         api.MapHistoryApi();
+        app.Services.GetRequiredService<FerryMetrics>().ObserveQueueDepthWith(() => store.CountRunsAsync(Storage.RunStatus.Available).GetAwaiter().GetResult());
 
-        // Stop taking requests first, then let the intake commit what it holds; workers finish or leave runs to the janitor.
+        // On shutdown, intake stops taking requests and commits what it holds; workers finish or leave runs to the janitor.
         var intake = app.Services.GetRequiredService<WebhookIntake>();
         app.Lifetime.ApplicationStopping.Register(() => intake.StopAsync(CancellationToken.None).GetAwaiter().GetResult());
 
@@ -69,4 +77,29 @@ public static class FerryServer
         var token = await ApiAuth.BootstrapAsync(store, ct);
         return new FerryServerInstance(app, store, token, keyNotice);
     }
+
+    /// <summary>Webhook intake on the store: the trigger of the project's current version; one transaction per batch.</summary>
+    private static WebhookIntake Intake(FerryStore store, DeployedProjects projects, ProjectCredentials credentials, RunSignal signal, FerryMetrics metrics) =>
+        new(async (project, workflow, trigger, ct) =>
+        {
+            var version = await store.GetVersionAsync(project, null, ct);
+            if (version is null) return null;
+            var spec = (await projects.GetAsync(project, version.Version, ct)).Project.FindWorkflow(workflow);
+            var triggerSpec = spec?.Triggers.FirstOrDefault(t => t.Name == trigger && t.Type == TriggerType.Webhook);
+            if (spec is null || triggerSpec is null) return null;
+            var secrets = triggerSpec.Auth == "none" || triggerSpec.Credential is null
+                ? null
+                : (await credentials.LoadAsync(project, ct)).GetValueOrDefault(triggerSpec.Credential);
+            return new WebhookTarget(project, workflow, triggerSpec, secrets, version.Version, spec.Retry);
+        },
+        async (batch, ct) =>
+        {
+            var orders = batch.Select(i => new NewWorkOrder(i.Target.Project, i.Target.Workflow, i.Target.Trigger.Name, i.Target.Version,
+                Encoding.UTF8.GetString(i.Input.StateJson),
+                i.Target.Retry is { } r ? new RetryPolicy(r.Attempts, r.Backoff, r.MaxBackoff) : null)).ToArray();
+            var runs = await store.EnqueueAsync(orders, ct);
+            signal.Pulse(runs.Count);
+            return runs.Select(r => new IntakeReceipt(r.WorkOrderId.ToString(), r.RunId.ToString())).ToArray();
+        },
+        metrics);
 }

@@ -1,31 +1,46 @@
 namespace Ferry.Server;
 
 /// <summary>
-/// Settings of `ferry serve`, with their defaults. Order of precedence (highest first): command-line flags, then
-/// environment variables (FERRY_DATA, FERRY_DATABASE, FERRY_URLS), then these defaults.
+/// How the server starts. Defaults are what <c>ferry serve</c> uses with no flags. Precedence (highest first):
+/// command-line flags, then FERRY_DATA / FERRY_DATABASE / FERRY_URLS, then these defaults (docs/operations.md).
 /// </summary>
 public sealed class ServerOptions
 {
-    /// <summary>Data folder: the SQLite database, the master key file, compiled versions. Default <c>./.ferry</c>.</summary>
-    public string DataDirectory { get; init; } = ".ferry";
+    /// <summary>Addresses Kestrel listens on, separated by ';' (default <c>http://localhost:4000</c>).</summary>
+    public string Urls { get; set; } = "http://localhost:4000";
+
+    /// <summary>Where the server keeps its files: the SQLite database, <c>master.key</c>, compiled versions (default <c>./.ferry</c>).</summary>
+    public string DataDirectory { get; set; } = ".ferry";
 
     /// <summary>PostgreSQL connection string; null means the embedded SQLite database in <see cref="DataDirectory"/>.</summary>
-    public string? Database { get; init; }
+    public string? Database { get; set; }
 
-    public string Urls { get; init; } = "http://localhost:4000";
+    /// <summary>Runs executed at once by this process (default: 2 per core).</summary>
+    public int Workers { get; set; } = Math.Max(2, Environment.ProcessorCount * 2);
 
-    /// <summary>Runs executed at once by this process.</summary>
-    public int Workers { get; init; } = Math.Max(2, Environment.ProcessorCount * 2);
+    /// <summary>How long a claim lasts without a heartbeat before the janitor marks the run lost (default 30 s).</summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long a claim lasts without a heartbeat before the janitor marks the run lost.</summary>
-    public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How often an idle worker looks for work when no intake signal woke it (default 500 ms).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>How often an idle worker looks for work when no intake signal woke it.</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>Largest dataclip stored; bigger states are replaced by a note with their size (default 10 MB).</summary>
+    public int MaxDataclipBytes { get; set; } = 10 * 1024 * 1024;
 
-    /// <summary>Largest dataclip stored; bigger states are replaced by a note with their size.</summary>
-    public int MaxDataclipBytes { get; init; } = 10 * 1024 * 1024;
+    /// <summary>Project folders deployed (a new version when they changed) when the server starts.</summary>
+    public IReadOnlyList<string> Deploy { get; set; } = [];
 
-    /// <summary>Project folders deployed (as new versions, when they changed) when the server starts.</summary>
-    public IReadOnlyList<string> Deploy { get; init; } = [];
+    /// <summary>
+    /// Asked by <c>/readyz</c> on every probe: ready to take traffic (database reachable, migrations applied…)?
+    /// Null means always ready.
+    /// </summary>
+    public Func<CancellationToken, Task<ReadinessReport>>? Readiness { get; set; }
+}
+
+/// <summary>The answer of a readiness check; <see cref="Detail"/> says what is not ready and is shown in the 503.</summary>
+public sealed record ReadinessReport(bool IsReady, string Detail)
+{
+    public static ReadinessReport Ready { get; } = new(true, "ready");
+
+    public static ReadinessReport NotReady(string detail) => new(false, detail);
 }

@@ -22,7 +22,7 @@ public sealed class RunSignal : IDisposable
 /// Claims runs from the queue (the runs table) and executes them with the engine, on the version the work order was
 /// created for; keeps the claim alive with heartbeats, and stores the outcome, steps, logs and dataclips in one commit.
 /// </summary>
-public sealed partial class RunWorker(FerryStore store, DeployedProjects projects, ProjectCredentials credentials, RunSignal signal, ServerOptions options, ILogger<RunWorker> logger)
+public sealed partial class RunWorker(FerryStore store, DeployedProjects projects, ProjectCredentials credentials, RunSignal signal, ServerOptions options, Metrics.FerryMetrics metrics, ILogger<RunWorker> logger)
     : BackgroundService
 {
     private readonly string _workerId = $"{Environment.MachineName}/{Environment.ProcessId}";
@@ -84,6 +84,8 @@ public sealed partial class RunWorker(FerryStore store, DeployedProjects project
                 CancellationToken = ct,
             });
             if (result.CursorChanged) cursorJson = Js.ToJson(result.Cursor);
+            foreach (var step in result.Steps) metrics.StepFinished(step.Duration);
+            metrics.RunFinished(result.Status.ToString().ToLowerInvariant(), result.Duration);
             completion = Completion(run, workerId, result, projects.VersionFolder(run.Project, run.Version));
         }
         catch (Exception e) when (!ct.IsCancellationRequested)

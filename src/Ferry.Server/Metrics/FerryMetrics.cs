@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Ferry.Server.Metrics;
+
+/// <summary>
+/// The server's instruments (System.Diagnostics.Metrics, so OpenTelemetry can export them too):
+/// webhook intake by result, runs by final state, step and run durations, claim latency, and queue depth.
+/// <see cref="PrometheusTextWriter"/> renders them for <c>/metrics</c>.
+/// </summary>
+public sealed class FerryMetrics : IDisposable
+{
+    public const string MeterName = "Ferry.Server";
+
+    private static readonly double[] DurationBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+    private static readonly double[] LatencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30];
+
+    private readonly Counter<long> _intake;
+    private readonly Counter<long> _runs;
+    private readonly Histogram<double> _stepDuration;
+    private readonly Histogram<double> _runDuration;
+    private readonly Histogram<double> _claimLatency;
+    private Func<long>? _queueDepth;
+
+    public FerryMetrics()
+    {
+        Meter = new Meter(MeterName);
+        _intake = Meter.CreateCounter<long>("ferry.intake.requests", "{request}", "Webhook requests by result (accepted, unauthorized, too_large, unsupported_media_type, malformed, disabled, not_found, unavailable).");
+        _runs = Meter.CreateCounter<long>("ferry.runs", "{run}", "Runs that reached a final state, by state.");
+        _stepDuration = Meter.CreateHistogram("ferry.step.duration", "s", "Time a step took, from start to result.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _runDuration = Meter.CreateHistogram("ferry.run.duration", "s", "Time a run took, from claim to final state.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _claimLatency = Meter.CreateHistogram("ferry.run.claim_latency", "s", "Time a run waited in the queue before a worker claimed it.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        Meter.CreateObservableGauge("ferry.queue.depth", ObserveQueueDepth, "{run}", "Runs waiting in the queue.");
+    }
+
+    public Meter Meter { get; }
+
+    /// <summary>Where the queue depth comes from (the store); until set, the gauge reports nothing.</summary>
+    public void ObserveQueueDepthWith(Func<long> queueDepth) => _queueDepth = queueDepth;
+
+    public void IntakeRecorded(string result) => _intake.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void RunFinished(string state, TimeSpan duration)
+    {
+        _runs.Add(1, new KeyValuePair<string, object?>("state", state));
+        _runDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("state", state));
+    }
+
+    public void StepFinished(TimeSpan duration) => _stepDuration.Record(duration.TotalSeconds);
+
+    public void RunClaimed(TimeSpan queueLatency) => _claimLatency.Record(queueLatency.TotalSeconds);
+
+    private IEnumerable<Measurement<long>> ObserveQueueDepth()
+    {
+        var source = _queueDepth;
+        if (source is null) return [];
+        try
+        {
+            return [new Measurement<long>(source())];
+        }
+        catch (Exception e)
+        {
+            // A scrape must not fail because the store is briefly unreachable: report no value this time.
+            Trace.TraceWarning($"ferry.queue.depth could not be read: {e.Message}");
+            return [];
+        }
+    }
+
+    public void Dispose() => Meter.Dispose();
+}

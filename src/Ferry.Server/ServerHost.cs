@@ -1,0 +1,18 @@
+namespace Ferry.Server;
+
+/// <summary>Builds the Ferry server's web application. Thin: registration lives in <see cref="Extensions"/>.</summary>
+public static class ServerHost
+{
+    /// <param name="options">Addresses, data directory and readiness check.</param>
+    /// <param name="configure">Extra registration before the app is built (the integrator adds the store here; tests add test hosts).</param>
+    public static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Ferry.Server" });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.Services.AddFerryServer(options);
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.MapFerryServer();
+        return app;
+    }
+}
