@@ -17,7 +17,8 @@ internal static class ServeCommand
         var urls = new Option<string?>("--urls") { Description = "Listen addresses (default http://localhost:4000, or FERRY_URLS)." };
         var deploy = new Option<string[]>("--deploy") { Description = "Project folders to deploy at start (a new version when they changed).", AllowMultipleArgumentsPerToken = true };
         var workers = new Option<int?>("--workers") { Description = "Runs executed at once (default: 2 per core)." };
-        var command = new Command("serve", "Run the Ferry server: webhook intake, run queue and workers, history and the API.") { data, database, urls, deploy, workers };
+        var lease = new Option<int?>("--lease") { Description = "Seconds a claimed run may go without a heartbeat before it is marked lost and retried (default 30)." };
+        var command = new Command("serve", "Run the Ferry server: webhook intake, run queue and workers, history and the API.") { data, database, urls, deploy, workers, lease };
         command.SetAction((parse, cancel) =>
         {
             var o = new Output(json: false);
@@ -31,6 +32,7 @@ internal static class ServeCommand
                     Urls = parse.GetValue(urls) ?? Environment.GetEnvironmentVariable("FERRY_URLS") ?? defaults.Urls,
                     Deploy = parse.GetValue(deploy) ?? [],
                     Workers = parse.GetValue(workers) ?? defaults.Workers,
+                    Lease = parse.GetValue(lease) is int seconds and > 0 ? TimeSpan.FromSeconds(seconds) : defaults.Lease,
                 };
                 var server = await FerryServer.BuildAsync(options, ct: cancel);
                 await using (server.Store)
