@@ -5,11 +5,12 @@ return args.FirstOrDefault() switch
     "coldstart" => Ferry.Bench.Engine.ColdStartBenchmark.Run(args[1..]),
     "mapping" => Ferry.Bench.Mapping.MappingBenchmark.Run(args[1..]),
     "cli-mapping" => Ferry.Bench.Mapping.CliMappingBenchmark.Run(args[1..]),
+    "bare-endpoint" => await Ferry.Bench.Intake.BareEndpoint.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Ferry.Bench engine [iterations] | coldstart [ferry.dll] [runs] | mapping [records] [--once] | cli-mapping [ferry.dll] [records] [runs]");
+    Console.Error.WriteLine("usage: Ferry.Bench engine [iterations] | coldstart [ferry.dll] [runs] | mapping [records] [--once] | cli-mapping [ferry.dll] [records] [runs] | bare-endpoint [url]  (bench/intake.sh drives wrk)");
     return 2;
 }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Durable webhook intake with wrk on loopback, beside a bare ASP.NET Core endpoint measured in the same script.
+# Usage: bench/intake.sh [seconds] [connections]   (needs wrk: apt-get install -y wrk; builds Release first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_RUN=${1:-10}; CONNECTIONS=${2:-64}
+for p in src/Ferry bench/Ferry.Bench; do dotnet build -c Release "$p" -nologo -v q >/dev/null; done
+FERRY=src/Ferry/bin/Release/net10.0/ferry.dll
+BENCH=bench/Ferry.Bench/bin/Release/net10.0/Ferry.Bench.dll
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/intake"
+cat > "$WORK/intake/ferry.yaml" <<'YAML'
+name: intake
+workflows:
+  cases:
+    triggers:
+      hook: { type: webhook }
+    steps:
+      record:
+        code: state.data.seen = true;
+YAML
+cat > "$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"caseId":"C-1001","firstName":"Amina","lastName":"Okello","sex":"F","dob":"03/14/1990","district":"Gulu"}'
+LUA
+wait_ready() { for _ in $(seq 1 100); do curl -sf "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "not ready: $1" >&2; exit 1; }
+
+dotnet "$BENCH" bare-endpoint http://127.0.0.1:4998 & BARE=$!
+wait_ready http://127.0.0.1:4998/i/x/y/z -X POST -d '{}'
+echo "== bare ASP.NET Core endpoint (reads body, 202, stores nothing)"
+wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$WORK/post.lua" http://127.0.0.1:4998/i/intake/cases/hook | grep -E "Requests/sec|Latency|Non-2xx"
+kill $BARE; wait $BARE 2>/dev/null || true
+
+for DB in sqlite ${FERRY_BENCH_PG:+postgres}; do
+  ARGS=(serve --data "$WORK/data-$DB" --urls http://127.0.0.1:4997 --deploy "$WORK/intake")
+  [ "$DB" = postgres ] && ARGS+=(--database "$FERRY_BENCH_PG")
+  dotnet "$FERRY" "${ARGS[@]}" > "$WORK/serve-$DB.log" 2>&1 & SERVE=$!
+  wait_ready http://127.0.0.1:4997/readyz
+  echo "== ferry serve ($DB): durable intake, 202 after commit, runs executing meanwhile"
+  wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$WORK/post.lua" http://127.0.0.1:4997/i/intake/cases/hook | grep -E "Requests/sec|Latency|Non-2xx"
+  kill $SERVE; wait $SERVE 2>/dev/null || true
+done
