@@ -82,7 +82,7 @@ public static class FerryServer
     private static WebhookIntake Intake(FerryStore store, DeployedProjects projects, ProjectCredentials credentials, RunSignal signal, FerryMetrics metrics) =>
         new(async (project, workflow, trigger, ct) =>
         {
-            var version = await store.GetVersionAsync(project, null, ct);
+            var version = await projects.GetCurrentAsync(project, ct);
             if (version is null) return null;
             var spec = (await projects.GetAsync(project, version.Version, ct)).Project.FindWorkflow(workflow);
             var triggerSpec = spec?.Triggers.FirstOrDefault(t => t.Name == trigger && t.Type == TriggerType.Webhook);

@@ -14,6 +14,23 @@ namespace Ferry.Server.Projects;
 public sealed class DeployedProjects(FerryStore store, ServerOptions options, WorkspaceOptions workspaceOptions)
 {
     private readonly ConcurrentDictionary<(string Project, int Version), Lazy<Task<ProjectWorkspace>>> _workspaces = new();
+    private readonly ConcurrentDictionary<string, (VersionRecord? Version, long At)> _current = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How long a project's current version is taken from memory on the intake path. A deploy in this process
+    /// refreshes it at once; other processes on the same PostgreSQL see it within this time.
+    /// </summary>
+    public static readonly TimeSpan CurrentVersionCacheTime = TimeSpan.FromSeconds(2);
+
+    /// <summary>The current version of a project (null: none deployed), from memory for up to <see cref="CurrentVersionCacheTime"/>.</summary>
+    public async Task<VersionRecord?> GetCurrentAsync(string project, CancellationToken ct = default)
+    {
+        var now = Environment.TickCount64;
+        if (_current.TryGetValue(project, out var cached) && now - cached.At < (long)CurrentVersionCacheTime.TotalMilliseconds) return cached.Version;
+        var version = await store.GetVersionAsync(project, null, ct);
+        _current[project] = (version, now);
+        return version;
+    }
 
     /// <summary>Validates and stores a new version (unless identical to the current one); throws <see cref="FerryInputException"/> with every problem.</summary>
     public async Task<(VersionRecord Version, bool Created)> DeployAsync(ProjectBundle bundle, string? author, string? expectedName = null, CancellationToken ct = default)
@@ -42,7 +59,9 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
                 throw new FerryInputException("FERRY611", $"The bundle's ferry.yaml names project '{name}', not '{expectedName}'.", null, $"Deploy it to /api/projects/{name}/versions, or rename the project.");
             var current = await store.GetVersionAsync(name, null, ct);
             if (current is not null && current.SpecHash == bundle.Hash) return (current, false);
-            return (await store.SaveVersionAsync(name, bundle.ToJson(), bundle.Hash, author, ct), true);
+            var saved = await store.SaveVersionAsync(name, bundle.ToJson(), bundle.Hash, author, ct);
+            _current.TryRemove(name, out _);
+            return (saved, true);
         }
         finally
         {
