@@ -80,7 +80,10 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
     /// <summary>The compiled workspace of a version (compiled once, then cached).</summary>
     public Task<ProjectWorkspace> GetAsync(string project, int version, CancellationToken ct = default)
     {
-        var lazy = _workspaces.GetOrAdd((project, version), key => new Lazy<Task<ProjectWorkspace>>(() => LoadAsync(key.Project, key.Version)));
+        var key = (project, version);
+        var lazy = _workspaces.GetOrAdd(key, k => new Lazy<Task<ProjectWorkspace>>(() => LoadAsync(k.Project, k.Version)));
+        // A failed load (database unreachable, …) is not remembered: the next run of that version tries again.
+        if (lazy.Value.IsFaulted || lazy.Value.IsCanceled) _workspaces.TryRemove(new KeyValuePair<(string, int), Lazy<Task<ProjectWorkspace>>>(key, lazy));
         return lazy.Value.WaitAsync(ct);
     }
 

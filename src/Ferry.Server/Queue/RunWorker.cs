@@ -55,13 +55,26 @@ public sealed partial class RunWorker(FerryStore store, DeployedProjects project
                 catch (OperationCanceledException) { return; }
                 continue;
             }
-            await ExecuteAsync(workerId, claimed, ct);
+            try
+            {
+                // A claimed run is finished even when shutdown begins: its steps have their own time budgets, the host
+                // waits for it up to its shutdown timeout, and a process that dies first leaves it to the janitor
+                // (lost, then retried). Cancelling it here would end acknowledged input as `cancelled` for good.
+                await RunClaimedAsync(workerId, claimed, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                // The store failed (e.g. the database went away): the run stays claimed and the janitor reclaims it.
+                // One failure must not end this worker, nor (through the host) the server.
+                LogRunFailed(logger, claimed.RunId, e);
+            }
         }
     }
 
-    private async Task ExecuteAsync(string workerId, ClaimedRun run, CancellationToken ct)
+    private async Task RunClaimedAsync(string workerId, ClaimedRun run, CancellationToken ct)
     {
-        await store.MarkStartedAsync(run.RunId, workerId, ct);
+        // False: the run was cancelled (or taken over) after the claim; there is nothing to do.
+        if (!await store.MarkStartedAsync(run.RunId, workerId, ct)) return;
         using var heartbeatStop = new CancellationTokenSource();
         var heartbeat = HeartbeatAsync(run, workerId, heartbeatStop.Token);
         RunCompletion completion;
@@ -98,8 +111,9 @@ public sealed partial class RunWorker(FerryStore store, DeployedProjects project
             await heartbeatStop.CancelAsync();
             await heartbeat;
         }
-        await store.CompleteAsync(completion, CancellationToken.None);
-        if (cursorJson is not null) await store.SetCursorAsync(run.Project, run.Workflow, cursorJson, CancellationToken.None);
+        // A refused completion (the run was cancelled or declared lost meanwhile) must not move the cursor either.
+        var completed = await store.CompleteAsync(completion, CancellationToken.None);
+        if (completed && cursorJson is not null) await store.SetCursorAsync(run.Project, run.Workflow, cursorJson, CancellationToken.None);
     }
 
     private RunCompletion Completion(ClaimedRun run, string workerId, RunResult result, string versionFolder)
@@ -137,6 +151,9 @@ public sealed partial class RunWorker(FerryStore store, DeployedProjects project
             // the run ended
         }
     }
+
+    [LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Error, Message = "Run {RunId} could not be executed or stored; the janitor will reclaim it")]
+    private static partial void LogRunFailed(ILogger logger, Guid runId, Exception e);
 
     [LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "Claiming a run failed; retrying in 1 s")]
     private static partial void LogClaimFailed(ILogger logger, Exception e);
