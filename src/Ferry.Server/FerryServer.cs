@@ -26,7 +26,14 @@ public static class FerryServer
     {
         Scripting.Sandbox.ConfigureProcess();
         Directory.CreateDirectory(options.DataDirectory);
-        var store = await FerryStore.OpenAsync(options.Database is null ? FerryStore.Sqlite(options.DataDirectory) : FerryStore.Postgres(options.Database), ct);
+        var storeOptions = options.Database is null ? FerryStore.Sqlite(options.DataDirectory) : FerryStore.Postgres(options.Database);
+        var store = await FerryStore.OpenAsync(new StoreOptions
+        {
+            Provider = storeOptions.Provider,
+            ConnectionString = storeOptions.ConnectionString,
+            MaxDataclipBytes = storeOptions.MaxDataclipBytes,
+            Clock = options.Clock,
+        }, ct);
         var (vault, keyNotice) = CredentialVault.Open(options.DataDirectory);
         options.Readiness ??= (Func<CancellationToken, Task<ReadinessReport>>)(async token =>
         {

@@ -27,6 +27,9 @@ public sealed class ServerOptions
     /// <summary>Largest dataclip stored; bigger states are replaced by a note with their size (default 10 MB).</summary>
     public int MaxDataclipBytes { get; set; } = 10 * 1024 * 1024;
 
+    /// <summary>The clock of the store, the scheduler and the janitor (tests move it; production uses the system clock).</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
     /// <summary>Project folders deployed (a new version when they changed) when the server starts.</summary>
     public IReadOnlyList<string> Deploy { get; set; } = [];
 

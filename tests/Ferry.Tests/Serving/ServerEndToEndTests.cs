@@ -8,30 +8,19 @@ namespace Ferry.Tests.Serving;
 /// <summary>`ferry serve` through its real HTTP pipeline: deploy, webhook intake, workers, history, auth, refusals.</summary>
 public abstract class ServerEndToEndTests : IDisposable
 {
-    private readonly string _projects = Directory.CreateTempSubdirectory("ferry-server-projects").FullName;
+    private readonly ProjectFolders _projects = new();
 
     protected abstract Task<RunningServer> StartAsync();
 
     public void Dispose()
     {
-        Directory.Delete(_projects, recursive: true);
+        _projects.Dispose();
         GC.SuppressFinalize(this);
     }
 
-    protected string Project(string name, string workflowYaml, params (string Path, string Text)[] files) => Project(name, "", workflowYaml, files);
+    protected string Project(string name, string workflowYaml, params (string Path, string Text)[] files) => _projects.Write(name, "", workflowYaml, files);
 
-    protected string Project(string name, string header, string workflowYaml, params (string Path, string Text)[] files)
-    {
-        var dir = Path.Combine(_projects, name);
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "ferry.yaml"), $"name: {name}\n{header}workflows:\n{workflowYaml}");
-        foreach (var (path, text) in files)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(dir, path))!);
-            File.WriteAllText(Path.Combine(dir, path), text);
-        }
-        return dir;
-    }
+    protected string Project(string name, string header, string workflowYaml, params (string Path, string Text)[] files) => _projects.Write(name, header, workflowYaml, files);
 
     private string Greeter() => Project("greeter", """
           greet:

@@ -28,10 +28,14 @@ public sealed class RunningServer : IAsyncDisposable
     /// <summary>With the admin token the first start created.</summary>
     public HttpClient Api { get; }
 
-    public static async Task<RunningServer> StartAsync(string? database = null)
+    /// <param name="database">A PostgreSQL connection string, or null for SQLite in a fresh data directory.</param>
+    /// <param name="configure">Changes the server's options before it is built (workers, lease, clock…).</param>
+    public static async Task<RunningServer> StartAsync(string? database = null, Action<ServerOptions>? configure = null)
     {
         var data = Directory.CreateTempSubdirectory("ferry-server").FullName;
-        var server = await FerryServer.BuildAsync(new ServerOptions { DataDirectory = data, Database = database, Urls = "http://127.0.0.1:0", PollInterval = TimeSpan.FromMilliseconds(50) });
+        var options = new ServerOptions { DataDirectory = data, Database = database, Urls = "http://127.0.0.1:0", PollInterval = TimeSpan.FromMilliseconds(50) };
+        configure?.Invoke(options);
+        var server = await FerryServer.BuildAsync(options);
         await server.App.StartAsync();
         return new RunningServer(server, data, new Uri(server.App.Urls.First()));
     }
@@ -68,4 +72,26 @@ public sealed class RunningServer : IAsyncDisposable
         await _server.Store.DisposeAsync();
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
     }
+}
+
+/// <summary>Project folders written for a test (ferry.yaml plus files), deleted with the test class.</summary>
+public sealed class ProjectFolders : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("ferry-server-projects").FullName;
+
+    /// <summary>Writes <c>name: NAME</c>, the header lines, <c>workflows:</c> and the workflow YAML, plus the files.</summary>
+    public string Write(string name, string header, string workflowYaml, params (string Path, string Text)[] files)
+    {
+        var dir = Path.Combine(_root, name);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "ferry.yaml"), $"name: {name}\n{header}workflows:\n{workflowYaml}");
+        foreach (var (path, text) in files)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(dir, path))!);
+            File.WriteAllText(Path.Combine(dir, path), text);
+        }
+        return dir;
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
 }
