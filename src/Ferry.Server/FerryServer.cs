@@ -6,6 +6,7 @@ using Ferry.Server.Credentials;
 using Ferry.Server.Metrics;
 using Ferry.Server.Projects;
 using Ferry.Server.Queue;
+using Ferry.Server.Scheduling;
 using Ferry.Server.Webhooks;
 using Ferry.Spec;
 using Ferry.Storage;
@@ -65,8 +66,17 @@ public static class FerryServer
             builder.Services.AddSingleton<ApiAuth>();
             builder.Services.AddSingleton(sp => Intake(sp.GetRequiredService<FerryStore>(), sp.GetRequiredService<DeployedProjects>(),
                 sp.GetRequiredService<ProjectCredentials>(), sp.GetRequiredService<RunSignal>(), sp.GetRequiredService<FerryMetrics>()));
-            builder.Services.AddHostedService<RunWorker>();
+            builder.Services.AddSingleton<ClaimLimits>();
+            builder.Services.AddSingleton<RunWorker>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<RunWorker>());
             builder.Services.AddHostedService<Janitor>();
+            // Scheduling: one leader among the processes on a database runs cron ticks and retention.
+            builder.Services.AddSingleton<LeaderLease>();
+            builder.Services.AddSingleton<Scheduler>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
+            builder.Services.AddSingleton<RetentionJob>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<RetentionJob>());
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
             configure?.Invoke(builder);
         });
 

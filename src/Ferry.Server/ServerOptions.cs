@@ -38,6 +38,27 @@ public sealed class ServerOptions
     /// Null means always ready.
     /// </summary>
     public Func<CancellationToken, Task<ReadinessReport>>? Readiness { get; set; }
+
+    /// <summary>How often the scheduler leader looks for due cron ticks (default 1 s).</summary>
+    public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the leader lease lasts without renewal; another <c>ferry serve</c> on the same database takes over after it (default 30 s).</summary>
+    public TimeSpan LeaderLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the leader applies every project's retention policy (default 5 minutes).</summary>
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Days of run history kept for a project whose ferry.yaml sets no <c>retention.history_days</c> (default 90).</summary>
+    public int DefaultHistoryDays { get; set; } = 90;
+
+    /// <summary>How often a worker checks whether its running run was cancelled (default 1 s).</summary>
+    public TimeSpan CancelPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long shutdown waits for in-flight runs (default 30 s); runs still going then are handed back to the queue
+    /// (<c>available</c>) for another process or the next start.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>The answer of a readiness check; <see cref="Detail"/> says what is not ready and is shown in the 503.</summary>

@@ -77,9 +77,9 @@ public sealed partial class FerryStore
                     WHERE r.status = 'available' AND r.available_at <= @now{filters}
                     ORDER BY r.seq
                     LIMIT 1 {_dialect.ClaimRowLock})
-                RETURNING id, work_order_id, project, workflow, version, attempt, start_step, input_dataclip_id
+                RETURNING id, work_order_id, project, workflow, version, attempt, start_step, input_dataclip_id, available_at
                 """, args, r => (Run: new ClaimedRun(r.GetGuid(0), r.GetGuid(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetInt32(5), "",
-                    StringOrNull(r, 6), leaseUntil), Input: r.GetGuid(7)), ct);
+                    StringOrNull(r, 6), leaseUntil, _dialect.ReadTime(r, 8)), Input: r.GetGuid(7)), ct);
             if (rows.Count == 0) return null;
             var (run, input) = rows[0];
             await SetWorkOrderStatusAsync(scope, run.WorkOrderId, run.RunId, RunStatus.Claimed, now, ct);

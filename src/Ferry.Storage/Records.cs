@@ -70,7 +70,9 @@ public sealed record ClaimRequest(
     IReadOnlyDictionary<(string Project, string Workflow), int>? WorkflowLimits = null,
     IReadOnlySet<(string Project, string Workflow)>? OrderedWorkflows = null);
 
-public sealed record ClaimedRun(Guid RunId, Guid WorkOrderId, string Project, string Workflow, int Version, int Attempt, string InputJson, string? StartStep, DateTimeOffset LeaseUntil);
+/// <summary>A run a worker holds. <paramref name="AvailableAt"/>: when it became claimable (claim latency = claim time − this).</summary>
+public sealed record ClaimedRun(Guid RunId, Guid WorkOrderId, string Project, string Workflow, int Version, int Attempt, string InputJson, string? StartStep, DateTimeOffset LeaseUntil,
+    DateTimeOffset AvailableAt);
 
 public sealed record StepRunData(
     string StepId,

@@ -36,5 +36,16 @@ public sealed class RunOptions
     /// <summary>Keep a snapshot of every step's input state (the server stores them as dataclips).</summary>
     public bool CaptureStepInputs { get; init; }
 
+    /// <summary>Cancels the run: the running step is stopped and the run ends <c>cancelled</c>.</summary>
     public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>
+    /// Time limit of the whole run (the server passes the workflow's <see cref="WorkflowPlan.Timeout"/>): when it
+    /// passes, the running step is stopped and the run ends <c>killed</c>. Null: only each step's own time budget.
+    /// </summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Where <see cref="Timeout"/> is set and how to change it, added to the error of a run it stops
+    /// (e.g. <see cref="WorkflowPlan.TimeoutSource"/>).</summary>
+    public string? TimeoutSource { get; init; }
 }

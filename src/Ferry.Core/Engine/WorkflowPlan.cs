@@ -34,6 +34,12 @@ public sealed class PlannedStep
 
     public long MemoryLimit { get; init; } = 512L * 1024 * 1024;
 
+    /// <summary>Where <see cref="Timeout"/> is set and how to change it (added to the error of a step killed by it).</summary>
+    public string? TimeoutSource { get; init; }
+
+    /// <summary>Where <see cref="MemoryLimit"/> is set and how to change it (added to the error of a step killed by it).</summary>
+    public string? MemorySource { get; init; }
+
     public SourceLocation? Location { get; init; }
 }
 
@@ -75,6 +81,12 @@ public sealed class WorkflowPlan
 
     /// <summary>Edges from the trigger into the workflow (always or expressions).</summary>
     public IReadOnlyList<PlannedEdge> EntryEdges { get; }
+
+    /// <summary>The run's time limit from the workflow's <c>timeout</c> (default 5 minutes); see <see cref="RunOptions.Timeout"/>.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Where <see cref="Timeout"/> is set and how to change it, for the error of a run it stops.</summary>
+    public string? TimeoutSource { get; init; }
 
     public PlannedStep? Find(string id) => _byId.GetValueOrDefault(id);
 }

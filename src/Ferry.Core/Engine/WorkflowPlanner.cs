@@ -19,7 +19,13 @@ internal sealed class WorkflowPlanner(ProjectSpec project, StepCompiler compiler
         var steps = workflow.Steps.Select(s => PlanStep(workflow, s, problems)).ToArray();
         var trigger = workflow.Triggers.FirstOrDefault(t => t.Next.Count > 0);
         var entry = trigger?.Next.Select(e => PlanEdge(e, problems)).ToArray() ?? [];
-        return problems.Count(p => p.IsError) > before ? null : new WorkflowPlan(project.Name, workflow.Name, steps, entry);
+        return problems.Count(p => p.IsError) > before ? null : new WorkflowPlan(project.Name, workflow.Name, steps, entry)
+        {
+            Timeout = workflow.Timeout ?? DefaultTimeout,
+            TimeoutSource = workflow.Timeout is { } limit
+                ? $"The limit is 'timeout: {SpecValues.FormatDuration(limit)}' of workflow '{workflow.Name}' ({workflow.Location}); raise it there if runs need longer."
+                : $"The limit is the default ({SpecValues.FormatDuration(DefaultTimeout)}); set 'timeout:' on workflow '{workflow.Name}' ({workflow.Location}) to change it.",
+        };
     }
 
     private PlannedStep PlanStep(WorkflowSpec workflow, StepSpec step, List<Diagnostic> problems)
@@ -35,10 +41,23 @@ internal sealed class WorkflowPlanner(ProjectSpec project, StepCompiler compiler
             Map = step.Map is null ? null : LoadMapping(step, problems),
             Next = step.Next.Select(e => PlanEdge(e, problems)).ToArray(),
             Timeout = step.Timeout ?? workflow.Timeout ?? DefaultTimeout,
+            TimeoutSource = TimeoutSource(workflow, step),
             MemoryLimit = workflow.MemoryLimit ?? DefaultMemory,
+            MemorySource = workflow.MemoryLimit is { } memory
+                ? $"The limit is 'memory: {Megabytes(memory)}' of workflow '{workflow.Name}' ({workflow.Location}); raise it there, or process the data in smaller pieces."
+                : $"The limit is the default ({Megabytes(DefaultMemory)}); set 'memory:' on workflow '{workflow.Name}' ({workflow.Location}) to change it, or process the data in smaller pieces.",
             Location = step.Location,
         };
     }
+
+    private static string TimeoutSource(WorkflowSpec workflow, StepSpec step) => (step.Timeout, workflow.Timeout) switch
+    {
+        ({ } own, _) => $"The limit is 'timeout: {SpecValues.FormatDuration(own)}' of step '{step.Id}' ({step.Location}); raise it there if the step needs longer.",
+        (null, { } inherited) => $"The limit is 'timeout: {SpecValues.FormatDuration(inherited)}' of workflow '{workflow.Name}' ({workflow.Location}); raise it there, or set 'timeout:' on step '{step.Id}' alone.",
+        _ => $"The limit is the default ({SpecValues.FormatDuration(DefaultTimeout)}); set 'timeout:' on step '{step.Id}' ({step.Location}) or on workflow '{workflow.Name}' to change it.",
+    };
+
+    private static string Megabytes(long bytes) => $"{bytes / (1024.0 * 1024):0.#}MB";
 
     private StepCode? CompileCode(StepSpec step, AdaptorDescriptor? adaptor, List<Diagnostic> problems)
     {

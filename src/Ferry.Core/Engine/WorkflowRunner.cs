@@ -19,7 +19,11 @@ public static class WorkflowRunner
         var clock = Stopwatch.StartNew();
         var scrubber = BuildScrubber(plan, options);
         var log = new RunLog(scrubber, options.OnLog, options.MinimumLogLevel);
-        var run = new RunContext(plan, options, log, scrubber);
+        // The run's own limit: one token that stops the running step on cancellation or when the run's time is up.
+        using var runTimeout = new CancellationTokenSource();
+        if (options.Timeout is { } limit) runTimeout.CancelAfter(limit);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken, runTimeout.Token);
+        var run = new RunContext(plan, options, log, scrubber, runTimeout, stop.Token);
         var queue = new Queue<(PlannedStep Step, JsObject State)>();
         var input = options.Input;
         input.Remove("configuration");
@@ -54,6 +58,12 @@ public static class WorkflowRunner
             {
                 abort = RunStatus.Cancelled;
                 abortError = new StepFailure("Cancelled", "The run was cancelled.");
+                break;
+            }
+            if (run.TimedOut)
+            {
+                abort = RunStatus.Killed;
+                abortError = new StepFailure("Killed", run.TimeoutMessage($"before step '{step.Id}'"), step.Location);
                 break;
             }
             var (result, output) = await RunStepAsync(step, state, run);
@@ -171,8 +181,8 @@ public static class WorkflowRunner
         options.OnEvent?.Invoke(new RunEvent(RunEventKind.StepStarted, step.Id));
         var stepLog = run.Log.ForStep(step.Id);
         var inputSnapshot = options.CaptureStepInputs ? state.Clone() : null;
-        var budget = new ExecutionBudget(step.Timeout, step.MemoryLimit, options.CancellationToken);
-        using var stepCancellation = CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken);
+        var budget = new ExecutionBudget(step.Timeout, step.MemoryLimit, run.Stop);
+        using var stepCancellation = CancellationTokenSource.CreateLinkedTokenSource(run.Stop);
         StepStatus status;
         StepFailure? failure = null;
         var output = state;
@@ -204,15 +214,24 @@ public static class WorkflowRunner
                     });
                 }
                 var globals = new StepGlobals { state = state, log = stepLog, cursor = options.Cursor, __adaptor = adaptor, __budget = budget };
-                var returned = await WithinBudget(step.Code.Run(globals), budget, step, stepCancellation);
+                var returned = await WithinBudget(step.Code.Run(globals), budget, step, stepCancellation, run.Stop);
                 output = AsState(returned ?? (object?)globals.state);
             }
             status = StepStatus.Success;
         }
         catch (StepKilledException killed)
         {
-            status = killed.Reason == KillReason.Cancelled && options.CancellationToken.IsCancellationRequested ? StepStatus.Cancelled : StepStatus.Killed;
-            failure = new StepFailure("Killed", killed.Message, step.Code?.Describe(killed).Location ?? step.Location);
+            var cancelled = killed.Reason == KillReason.Cancelled && options.CancellationToken.IsCancellationRequested;
+            status = cancelled ? StepStatus.Cancelled : StepStatus.Killed;
+            var message = killed.Reason switch
+            {
+                _ when cancelled => killed.Message,
+                KillReason.Cancelled when run.TimedOut => run.TimeoutMessage($"during step '{step.Id}'"),
+                KillReason.Timeout when step.TimeoutSource is { } source => $"{killed.Message} {source}",
+                KillReason.Memory when step.MemorySource is { } source => $"{killed.Message} {source}",
+                _ => killed.Message,
+            };
+            failure = new StepFailure(cancelled ? "Cancelled" : "Killed", message, step.Code?.Describe(killed).Location ?? step.Location);
         }
         catch (MappingFailedException mapping)
         {
@@ -273,18 +292,23 @@ public static class WorkflowRunner
     }
 
     /// <summary>Waits for the step, but never past its time budget: a step blocked in an await is abandoned and killed.</summary>
-    private static async Task<object?> WithinBudget(Task<object?> task, ExecutionBudget budget, PlannedStep step, CancellationTokenSource stepCancellation)
+    private static async Task<object?> WithinBudget(Task<object?> task, ExecutionBudget budget, PlannedStep step, CancellationTokenSource stepCancellation, CancellationToken stop)
     {
         if (task.IsCompleted) return await task;
         using var timer = new CancellationTokenSource();
         var deadline = Task.Delay(step.Timeout, timer.Token);
-        var first = await Task.WhenAny(task, deadline);
+        // A step waiting on I/O never ticks its budget: stop it here when the run is cancelled or out of time.
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var registration = stop.Register(() => stopped.TrySetResult());
+        var first = await Task.WhenAny(task, deadline, stopped.Task);
         if (first == task)
         {
             await timer.CancelAsync();
             return await task;
         }
-        budget.Expire(KillReason.Timeout, $"The step ran longer than its time budget of {step.Timeout.TotalSeconds:0.###} s and was stopped.");
+        await timer.CancelAsync();
+        if (first == deadline) budget.Expire(KillReason.Timeout, $"The step ran longer than its time budget of {step.Timeout.TotalSeconds:0.###} s and was stopped.");
+        else budget.Expire(KillReason.Cancelled, "The step was cancelled.");
         await stepCancellation.CancelAsync();
         _ = task.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
         throw budget.Killed!;
@@ -360,13 +384,23 @@ public static class WorkflowRunner
         }
     }
 
-    private sealed class RunContext(WorkflowPlan plan, RunOptions options, RunLog log, SecretScrubber scrubber)
+    private sealed class RunContext(WorkflowPlan plan, RunOptions options, RunLog log, SecretScrubber scrubber, CancellationTokenSource timeout, CancellationToken stop)
     {
         public WorkflowPlan Plan { get; } = plan;
         public RunOptions Options { get; } = options;
         public RunLog Log { get; } = log;
         public SecretScrubber Scrubber { get; } = scrubber;
         public StepFailure? ConditionFailure { get; set; }
+
+        /// <summary>Cancelled when the run is cancelled or its time limit passed.</summary>
+        public CancellationToken Stop { get; } = stop;
+
+        /// <summary>The run's own time limit passed (and it was not cancelled by its caller).</summary>
+        public bool TimedOut => timeout.IsCancellationRequested && !Options.CancellationToken.IsCancellationRequested;
+
+        public string TimeoutMessage(string when) =>
+            $"The run took longer than its time limit of {Options.Timeout?.TotalSeconds:0.###} s and was stopped {when}. " +
+            (Options.TimeoutSource ?? "The limit was set by the caller (RunOptions.Timeout).");
     }
 }
 

@@ -15,7 +15,7 @@ public sealed partial class Janitor(FerryStore store, RunSignal signal, ServerOp
         {
             try
             {
-                var lost = await store.ReclaimLostAsync(DateTimeOffset.UtcNow, stoppingToken);
+                var lost = await store.ReclaimLostAsync(options.Clock.GetUtcNow(), stoppingToken);
                 foreach (var run in lost) LogLost(logger, run.RunId, run.Project, run.Workflow, run.RetryRunId?.ToString() ?? "no retry");
                 if (lost.Any(l => l.RetryRunId is not null)) signal.Pulse(lost.Count);
             }

@@ -1,0 +1,83 @@
+using Ferry.Server.Projects;
+using Ferry.Spec;
+using Ferry.Storage;
+
+namespace Ferry.Server.Scheduling;
+
+/// <summary>
+/// Applies each project's <c>retention</c> (from its current version's ferry.yaml) on the leader, at start and then
+/// every <see cref="ServerOptions.RetentionInterval"/>: dataclips wiped per the policy, finished history older than
+/// <c>history_days</c> deleted in short batches. A project without <c>retention</c> keeps everything for
+/// <see cref="ServerOptions.DefaultHistoryDays"/>.
+/// </summary>
+public sealed partial class RetentionJob(FerryStore store, DeployedProjects projects, LeaderLease leader, ServerOptions options, ILogger<RetentionJob> logger)
+    : BackgroundService
+{
+    /// <summary>Work orders deleted per transaction, so intake is never blocked for long.</summary>
+    public const int BatchSize = 500;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (await leader.IsLeaderAsync(stoppingToken)) await ApplyAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogPassFailed(logger, e);
+            }
+            await Task.Delay(options.RetentionInterval, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>The policy the job applies for a project's <c>retention</c> spec (null: the server default).</summary>
+    public static RetentionPolicy PolicyFor(RetentionSpec? spec, int defaultHistoryDays) => new(
+        spec?.Policy ?? RetentionPolicy.RetainAll,
+        TimeSpan.FromDays(spec?.HistoryDays ?? defaultHistoryDays),
+        spec?.DataclipDays is { } days ? TimeSpan.FromDays(days) : null);
+
+    /// <summary>One pass over every project; returns what was wiped and deleted in all.</summary>
+    public async Task<RetentionResult> ApplyAsync(CancellationToken ct)
+    {
+        var now = options.Clock.GetUtcNow();
+        int wiped = 0, deleted = 0;
+        foreach (var project in await store.ListProjectsAsync(ct))
+        {
+            if (project.CurrentVersion < 1) continue;
+            try
+            {
+                var spec = (await projects.GetAsync(project.Name, project.CurrentVersion, ct)).Project;
+                var policy = PolicyFor(spec.Retention, options.DefaultHistoryDays);
+                RetentionResult pass;
+                do
+                {
+                    pass = await store.ApplyRetentionAsync(project.Name, policy, now, BatchSize, ct);
+                    wiped += pass.DataclipsWiped;
+                    deleted += pass.WorkOrdersDeleted;
+                }
+                while (pass.WorkOrdersDeleted == BatchSize && !ct.IsCancellationRequested);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogProjectFailed(logger, project.Name, e);
+            }
+        }
+        if (wiped + deleted > 0) LogApplied(logger, wiped, deleted);
+        return new RetentionResult(wiped, deleted);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention: {Wiped} dataclips wiped, {Deleted} work orders deleted")]
+    private static partial void LogApplied(ILogger logger, int wiped, int deleted);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Retention of project {Project} failed; the next pass tries again")]
+    private static partial void LogProjectFailed(ILogger logger, string project, Exception e);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The retention pass failed; it will try again")]
+    private static partial void LogPassFailed(ILogger logger, Exception e);
+}
