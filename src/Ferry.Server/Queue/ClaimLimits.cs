@@ -16,6 +16,9 @@ public sealed record ClaimLimitSet(
     /// <summary>Whether any project has a limit (claims without limits skip the counting entirely).</summary>
     public bool Any => ProjectLimits.Count > 0 || WorkflowLimits.Count > 0 || OrderedWorkflows.Count > 0;
 
+    /// <summary>True when <paramref name="run"/> is of a version newer than these limits were built from (or of an unknown project).</summary>
+    public bool IsOlderThan(ClaimedRun run) => !Versions.TryGetValue(run.Project, out var version) || run.Version > version;
+
     /// <summary>Whether <paramref name="project"/> has a project limit or a workflow with a limit or ordered mode.</summary>
     public bool Limits(string project) => ProjectLimits.ContainsKey(project)
         || WorkflowLimits.Keys.Any(k => k.Project == project) || OrderedWorkflows.Any(k => k.Project == project);
@@ -46,9 +49,6 @@ public sealed partial class ClaimLimits(FerryStore store, DeployedProjects proje
         if (Environment.TickCount64 - Volatile.Read(ref _loadedAt) < (long)RefreshInterval.TotalMilliseconds) return Volatile.Read(ref _current);
         return await RefreshAsync(ct, onlyIfStale: true);
     }
-
-    /// <summary>True when <paramref name="run"/> is of a version the cached limits were not built from.</summary>
-    public bool IsNewer(ClaimedRun run) => !Volatile.Read(ref _current).Versions.TryGetValue(run.Project, out var version) || run.Version > version;
 
     /// <summary>Reloads the limits from every project's current version.</summary>
     public async Task<ClaimLimitSet> RefreshAsync(CancellationToken ct, bool onlyIfStale = false)

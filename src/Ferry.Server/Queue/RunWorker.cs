@@ -76,9 +76,10 @@ public sealed partial class RunWorker(
             {
                 limitSet = await limits.GetAsync(ct);
                 claimed = await store.ClaimAsync(limitSet.For(workerId, options.Lease), ct);
-                if (claimed is not null && limits.IsNewer(claimed))
+                if (claimed is not null && limitSet.IsOlderThan(claimed))
                 {
-                    // A run of a version deployed since the limits were built: claim it again under that version's limits.
+                    // A run of a version deployed since the limits this claim used were built: claim it again under that
+                    // version's limits (its place in the queue is kept).
                     limitSet = await limits.RefreshAsync(ct);
                     if (limitSet.Limits(claimed.Project))
                     {

@@ -85,7 +85,7 @@ public sealed partial class Scheduler(
         {
             ["cron"] = trigger.Cron!,
             ["timezone"] = schedule.TimeZone.Id,
-            ["tick"] = tick.ToString("O", CultureInfo.InvariantCulture),
+            ["tick"] = tick.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
         });
         // A disabled workflow or trigger lets its ticks pass: the tick is recorded, nothing runs, and enabling it again
         // does not bring back a run for the time it was off.

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Ferry.Storage;
 using Ferry.Tests.Infrastructure;
 using Ferry.Tests.Serving;
+using Microsoft.AspNetCore.Http;
 
 namespace Ferry.Tests.Scheduling;
 
@@ -62,7 +63,7 @@ public abstract class SchedulingTests : IDisposable
         var orders = (await server.Store.ListWorkOrdersAsync(new WorkOrderQuery("hourly"))).Items;
         var only = Assert.Single(orders);
         Assert.Equal(("every-hour", 1), (only.Trigger, only.Version));
-        Assert.Contains("\"tick\":\"2026-06-01T13:00:00.0000000+00:00\"", only.RequestMetaJson, StringComparison.Ordinal);
+        Assert.Contains("\"tick\":\"2026-06-01T13:00:00Z\"", only.RequestMetaJson, StringComparison.Ordinal);
         Assert.Equal(new RetryPolicy(2, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10)), only.Retry);
         Assert.Equal(new DateTimeOffset(2026, 6, 1, 13, 0, 0, TimeSpan.Zero), (await server.Store.ListScheduleTicksAsync("hourly"))[0].LastTick);
 
@@ -99,21 +100,67 @@ public abstract class SchedulingTests : IDisposable
         Assert.Empty((await server.Store.ListWorkOrdersAsync(new WorkOrderQuery("paused"))).Items);
     }
 
-    [Fact]
-    public async Task An_ordered_workflow_runs_one_at_a_time_and_finishes_in_arrival_order()
+    /// <summary>
+    /// A target system that sees how many runs call it at once: each call to <c>/work?n=…</c> is recorded on arrival
+    /// and holds for the time given to <see cref="MapOn"/>. Measured outside the server, so no clock of the server is trusted.
+    /// </summary>
+    private sealed class Target
     {
-        await using var server = await StartAsync();
-        await server.DeployAsync(_projects.Write("ledger", "", $$"""
+        private readonly Lock _gate = new();
+        private int _active;
+
+        public int MostAtOnce { get; private set; }
+
+        public List<int> Arrivals { get; } = [];
+
+        public void MapOn(LoopbackHttpServer server, int holdMs) => server.Map("GET", "/work", async ctx =>
+        {
+            lock (_gate)
+            {
+                _active++;
+                MostAtOnce = Math.Max(MostAtOnce, _active);
+                Arrivals.Add(int.Parse(ctx.Request.Query["n"]!, System.Globalization.CultureInfo.InvariantCulture));
+            }
+            await Task.Delay(holdMs);
+            lock (_gate) _active--;
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.WriteAsync("{}");
+        });
+    }
+
+    private async Task<SchedulingServer> StartWithTargetAsync(string name, string workflowYaml, LoopbackHttpServer target, int workers)
+    {
+        var server = await StartAsync(configure: o => o.Workers = workers);
+        await server.DeployAsync(_projects.Write(name, "credentials:\n  target: { adaptor: http }\n", workflowYaml));
+        using var put = await server.Api.PutAsync($"/api/projects/{name}/credentials/target",
+            new StringContent($$"""{"baseUrl":"{{target.BaseUrl}}","retries":0}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.NoContent, put.StatusCode);
+        return server;
+    }
+
+    private const string CallTarget = """
+                    adaptor: http
+                    credential: target
+                    code: |
+                      await http.Get("/work", new { query = new { n = state.data.n } });
+                      state.done = true;
+        """;
+
+    [Fact]
+    public async Task An_ordered_workflow_runs_one_at_a_time_and_in_arrival_order()
+    {
+        await using var target = await LoopbackHttpServer.StartAsync();
+        var seen = new Target();
+        seen.MapOn(target, holdMs: 60);
+        await using var server = await StartWithTargetAsync("ledger", $$"""
               post:
                 ordered: true
                 triggers:
                   hook: { type: webhook }
                 steps:
                   apply:
-                    code: |
-                      {{Busy(60)}}
-                      state.done = true;
-            """));
+            {{CallTarget}}
+            """, target, workers: 4);
 
         var runIds = new List<Guid>();
         for (var i = 0; i < 8; i++) runIds.Add(await server.PostAsync("/i/ledger/post/hook", new { n = i }));
@@ -121,43 +168,43 @@ public abstract class SchedulingTests : IDisposable
         foreach (var id in runIds) runs.Add(await server.WaitForRunAsync(id));
 
         Assert.All(runs, r => Assert.Equal("success", r.Status));
-        for (var i = 1; i < runs.Count; i++)
-        {
-            Assert.True(runs[i].ClaimedAt >= runs[i - 1].FinishedAt,
-                $"run {i} was claimed at {runs[i].ClaimedAt:O}, before run {i - 1} finished at {runs[i - 1].FinishedAt:O}");
-        }
+        Assert.Equal(1, seen.MostAtOnce);
+        Assert.Equal(Enumerable.Range(0, 8), seen.Arrivals);
+        for (var i = 1; i < runs.Count; i++) Assert.True(runs[i].FinishedAt >= runs[i - 1].FinishedAt, $"run {i} finished before run {i - 1}");
     }
 
     [Fact]
     public async Task A_workflow_concurrency_limit_caps_runs_at_once_while_other_workflows_still_run()
     {
-        await using var server = await StartAsync(configure: o => o.Workers = 6);
-        await server.DeployAsync(_projects.Write("capped", "", $$"""
+        await using var target = await LoopbackHttpServer.StartAsync();
+        var seen = new Target();
+        seen.MapOn(target, holdMs: 150);
+        await using var server = await StartWithTargetAsync("capped", $$"""
               limited:
                 concurrency: 2
                 triggers:
                   hook: { type: webhook }
                 steps:
                   work:
-                    code: "{{Busy(150)}}"
+            {{CallTarget}}
               free:
                 triggers:
                   hook: { type: webhook }
                 steps:
                   work:
                     code: state.ok = true;
-            """));
+            """, target, workers: 6);
 
         var limited = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => server.PostAsync("/i/capped/limited/hook", new { n = i })));
-        var free = await server.PostAsync("/i/capped/free/hook", new { });
+        var free = await server.PostAsync("/i/capped/free/hook", new { n = 99 });
         var freeRun = await server.WaitForRunAsync(free);
         var runs = new List<RunRecord>();
         foreach (var id in limited) runs.Add(await server.WaitForRunAsync(id));
 
         Assert.Equal("success", freeRun.Status);
         Assert.All(runs, r => Assert.Equal("success", r.Status));
-        var mostAtOnce = runs.Max(r => runs.Count(o => o.ClaimedAt < r.FinishedAt && r.ClaimedAt < o.FinishedAt));
-        Assert.True(mostAtOnce <= 2, $"{mostAtOnce} runs of the limited workflow overlapped; its concurrency is 2");
+        Assert.Equal(8, seen.Arrivals.Count);
+        Assert.True(seen.MostAtOnce <= 2, $"{seen.MostAtOnce} runs of the limited workflow called the target at once; its concurrency is 2");
         Assert.True(freeRun.FinishedAt < runs.Max(r => r.FinishedAt), "the unlimited workflow waited for the limited one");
     }
 
@@ -181,7 +228,7 @@ public abstract class SchedulingTests : IDisposable
         Assert.Equal("killed", run.Status);
         Assert.Contains("time limit of 1 s", run.Error, StringComparison.Ordinal);
         Assert.Contains("during step 'first'", run.Error, StringComparison.Ordinal);
-        Assert.Contains("'timeout: 1s' of workflow 'crawl' (ferry.yaml:4:3)", run.Error, StringComparison.Ordinal);
+        Assert.Contains("'timeout: 1s' of workflow 'crawl' (ferry.yaml:3:3)", run.Error, StringComparison.Ordinal);
         Assert.True(run.FinishedAt - run.StartedAt < TimeSpan.FromSeconds(10), $"the run went on for {run.FinishedAt - run.StartedAt}");
     }
 
@@ -206,7 +253,7 @@ public abstract class SchedulingTests : IDisposable
 
         Assert.Equal("killed", run.Status);
         Assert.Contains("memory budget of 2 MB", run.Error, StringComparison.Ordinal);
-        Assert.Contains("'memory: 2MB' of workflow 'hoard' (ferry.yaml:4:3)", run.Error, StringComparison.Ordinal);
+        Assert.Contains("'memory: 2MB' of workflow 'hoard' (ferry.yaml:3:3)", run.Error, StringComparison.Ordinal);
     }
 
     [Fact]
