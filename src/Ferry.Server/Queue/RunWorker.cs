@@ -22,7 +22,7 @@ public sealed class RunSignal : IDisposable
 /// Claims runs from the queue (the runs table) and executes them with the engine, on the version the work order was
 /// created for; keeps the claim alive with heartbeats, and stores the outcome, steps, logs and dataclips in one commit.
 /// </summary>
-public sealed partial class RunWorker(FerryStore store, DeployedProjects projects, ProjectCredentials credentials, RunSignal signal, ServerOptions options, Metrics.FerryMetrics metrics, ILogger<RunWorker> logger)
+public sealed partial class RunWorker(FerryStore store, DeployedProjects projects, ProjectCredentials credentials, RunSignal signal, ServerOptions options, Metrics.FerryMetrics metrics, ILogger<RunWorker> logger, RunCompletions completions)
     : BackgroundService
 {
     private readonly string _workerId = $"{Environment.MachineName}/{Environment.ProcessId}";
@@ -113,6 +113,7 @@ public sealed partial class RunWorker(FerryStore store, DeployedProjects project
         }
         // A refused completion (the run was cancelled or declared lost meanwhile) must not move the cursor either.
         var completed = await store.CompleteAsync(completion, CancellationToken.None);
+        if (completed) completions.Completed(completion);
         if (completed && cursorJson is not null) await store.SetCursorAsync(run.Project, run.Workflow, cursorJson, CancellationToken.None);
     }
 
