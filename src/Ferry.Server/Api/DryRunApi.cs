@@ -44,7 +44,16 @@ internal static class DryRunApi
                 ? Problems.NotFound($"No project '{project}' is deployed here. GET /api/projects lists the deployed ones.", "project")
                 : Problems.NotFound($"Project '{project}' has no version {request.Version}. GET /api/projects/{project}/versions lists its versions.", "version");
         }
-        var workspace = await projects.GetAsync(project, version.Version, ct);
+        ProjectWorkspace workspace;
+        try
+        {
+            workspace = await projects.GetAsync(project, version.Version, ct);
+        }
+        catch (FerryInputException e)
+        {
+            return Problems.Of(StatusCodes.Status409Conflict, "Version does not load",
+                $"Version {version.Version} of project '{project}' does not validate on this server any more: {e.Message} Deploy a fixed version, or dry-run another one.", "version");
+        }
         if (workspace.Project.FindWorkflow(workflow) is null)
         {
             var names = workspace.Project.Workflows.Select(w => w.Name).ToArray();

@@ -14,7 +14,7 @@ internal static class WorkflowsApi
                 var current = await projects.GetCurrentAsync(project, ct);
                 if (current is null) return NoProject(project);
                 var record = (await store.ListProjectsAsync(ct)).FirstOrDefault(p => p.Name == project);
-                var spec = (await projects.GetAsync(project, current.Version, ct)).Project;
+                if (await SpecAsync(projects, project, current.Version, ct) is not { } spec) return NoLoad(project, current.Version);
                 var credentials = await store.ListCredentialsAsync(project, ct);
                 var workflows = spec.Workflows.Select(w => Workflow(spec, w, request)).ToArray();
                 return Results.Ok(new
@@ -37,7 +37,7 @@ internal static class WorkflowsApi
             {
                 var current = await projects.GetCurrentAsync(project, ct);
                 if (current is null) return NoProject(project);
-                var spec = (await projects.GetAsync(project, current.Version, ct)).Project;
+                if (await SpecAsync(projects, project, current.Version, ct) is not { } spec) return NoLoad(project, current.Version);
                 return Results.Ok(spec.Workflows.Select(w => Workflow(spec, w, request)));
             })
             .WithName("ListWorkflows").WithTags("Projects")
@@ -47,6 +47,22 @@ internal static class WorkflowsApi
 
     private static IResult NoProject(string project) =>
         Problems.NotFound($"No project '{project}' is deployed here. GET /api/projects lists the deployed ones; POST /api/projects/{project}/versions deploys it.", "project");
+
+    private static async Task<ProjectSpec?> SpecAsync(DeployedProjects projects, string project, int version, CancellationToken ct)
+    {
+        try
+        {
+            return (await projects.GetAsync(project, version, ct)).Project;
+        }
+        catch (Diagnostics.FerryInputException)
+        {
+            return null;
+        }
+    }
+
+    private static IResult NoLoad(string project, int version) =>
+        Problems.Of(StatusCodes.Status409Conflict, "Version does not load",
+            $"The current version ({version}) of project '{project}' does not validate on this server any more (its runs end 'exception' with the reason). Deploy a fixed version.", "project");
 
     private static object Workflow(ProjectSpec project, WorkflowSpec w, HttpRequest request) => new
     {

@@ -183,6 +183,23 @@ public abstract class IntakeReplyAndPathTests : IDisposable
         using var hook = await server.Client.PostAsJsonAsync("/shared/hook", new { });
         Assert.Equal("first", (await hook.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("project").GetString());
     }
+
+    [Fact]
+    public async Task Restoring_a_version_whose_path_another_project_took_meanwhile_is_refused_409()
+    {
+        await using var server = await StartAsync();
+        await server.DeployAsync(KoboProject("first", "/moving/hook"));
+        await server.DeployAsync(KoboProject("first", "/moved/hook"));
+        await server.DeployAsync(KoboProject("second", "/moving/hook"));
+
+        using var restore = await server.Api.PostAsync("/api/projects/first/versions/1/restore", null);
+
+        Assert.Equal(HttpStatusCode.Conflict, restore.StatusCode);
+        var problem = await restore.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("/moving/hook", problem.GetProperty("path").GetString());
+        Assert.Equal(["second", "first"], problem.GetProperty("projects").EnumerateArray().Select(p => p.GetProperty("project").GetString()));
+        Assert.Equal(2, (await server.Api.GetFromJsonAsync<JsonElement>("/api/projects/first/versions/current")).GetProperty("version").GetInt32());
+    }
 }
 
 public sealed class SqliteIntakeReplyAndPathTests : IntakeReplyAndPathTests
