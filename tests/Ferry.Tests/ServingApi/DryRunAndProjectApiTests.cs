@@ -2,10 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Ferry.Storage;
 using Ferry.Tests.Infrastructure;
 using Ferry.Tests.Serving;
+using Microsoft.AspNetCore.Http;
 
 namespace Ferry.Tests.ServingApi;
 
@@ -166,5 +166,22 @@ public sealed class DryRunAndProjectApiTests : IAsyncLifetime, IDisposable
         // The URLs the summary gives are the ones that work.
         using var viaSummary = await server.Client.PostAsJsonAsync(triggers["hook"].GetProperty("url").GetString(), new { name = "x" });
         Assert.Equal(HttpStatusCode.Accepted, viaSummary.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_new_endpoints()
+    {
+        await using var server = await RunningServer.StartAsync();
+
+        var paths = (await server.Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json")).GetProperty("paths");
+
+        foreach (var path in new[]
+        {
+            "/api/projects/{project}", "/api/projects/{project}/workflows", "/api/projects/{project}/workflows/{workflow}/dry-run",
+            "/api/projects/{project}/versions/{from}/diff/{to}", "/api/projects/{project}/versions/{from}/diff", "/api/projects/{project}/versions/{version}/restore",
+        })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), $"{path} is missing from /openapi/v1.json");
+        }
     }
 }

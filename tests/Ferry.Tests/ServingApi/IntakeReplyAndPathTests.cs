@@ -2,9 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Ferry.Tests.Infrastructure;
 using Ferry.Tests.Serving;
+using Microsoft.AspNetCore.Http;
 
 namespace Ferry.Tests.ServingApi;
 
