@@ -19,7 +19,7 @@ public static class Extensions
 
     /// <summary>
     /// Error pages as problem JSON, then <c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c>, <c>/openapi/v1.json</c>
-    /// and, when a <see cref="WebhookIntake"/> is registered, <c>POST /i/{project}/{workflow}/{trigger}</c>.
+    /// and, when a <see cref="WebhookIntake"/> is registered, <c>POST /i/{project}/{workflow}/{trigger}</c> and custom webhook paths.
     /// </summary>
     public static WebApplication MapFerryServer(this WebApplication app)
     {
@@ -51,6 +51,11 @@ public static class Extensions
                     intake.HandleAsync(ctx, project, workflow, trigger))
                 .WithName("WebhookIntake").WithTags("Intake")
                 .WithSummary("Receive a webhook: 202 {workOrderId, runId} once durably stored; 401/404/413/415/400/503 as problem JSON.");
+
+            // Custom paths (`path:` of a webhook trigger). A catch-all has the lowest route precedence: every other endpoint wins.
+            app.MapPost("/{**path}", (HttpContext ctx, WebhookIntake intake) => intake.HandlePathAsync(ctx, ctx.Request.Path.Value ?? "/"))
+                .WithName("WebhookIntakeCustomPath").WithTags("Intake")
+                .WithSummary("Receive a webhook on a trigger's custom path (ferry.yaml `path:`); answers as POST /i/{project}/{workflow}/{trigger}.");
         }
 
         app.MapOpenApi();

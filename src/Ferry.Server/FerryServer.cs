@@ -64,8 +64,12 @@ public static class FerryServer
             builder.Services.AddSingleton<ProjectCredentials>();
             builder.Services.AddSingleton<RunSignal>();
             builder.Services.AddSingleton<ApiAuth>();
+            builder.Services.AddSingleton<RunCompletions>();
+            builder.Services.AddSingleton<WebhookPaths>();
+            builder.Services.AddExceptionHandler<WebhookPathConflictHandler>();
             builder.Services.AddSingleton(sp => Intake(sp.GetRequiredService<FerryStore>(), sp.GetRequiredService<DeployedProjects>(),
-                sp.GetRequiredService<ProjectCredentials>(), sp.GetRequiredService<RunSignal>(), sp.GetRequiredService<FerryMetrics>()));
+                sp.GetRequiredService<ProjectCredentials>(), sp.GetRequiredService<RunSignal>(), sp.GetRequiredService<FerryMetrics>(),
+                sp.GetRequiredService<RunCompletions>(), sp.GetRequiredService<WebhookPaths>()));
             builder.Services.AddSingleton<ClaimLimits>();
             builder.Services.AddSingleton<RunWorker>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<RunWorker>());
@@ -83,20 +87,31 @@ public static class FerryServer
         var api = app.MapGroup("/api").AddEndpointFilter<ApiAuth>();
         api.MapProjectsApi();
         api.MapHistoryApi();
+        api.MapVersionsApi();
+        api.MapWorkflowsApi();
+        api.MapDryRunApi();
         app.Services.GetRequiredService<FerryMetrics>().ObserveQueueDepthWith(() => store.CountRunsAsync(Storage.RunStatus.Available).GetAwaiter().GetResult());
 
         // On shutdown, intake stops taking requests and commits what it holds; workers finish or leave runs to the janitor.
         var intake = app.Services.GetRequiredService<WebhookIntake>();
         app.Lifetime.ApplicationStopping.Register(() => intake.StopAsync(CancellationToken.None).GetAwaiter().GetResult());
+        // Webhooks waiting for their run (after_completion) answer 202 at once; the runs go on.
+        app.Lifetime.ApplicationStopping.Register(app.Services.GetRequiredService<RunCompletions>().Stop);
 
         var projects = app.Services.GetRequiredService<DeployedProjects>();
+        // A deploy (or restore) may not claim a custom webhook path another project serves: 409 naming both.
+        projects.BeforeSave = app.Services.GetRequiredService<WebhookPaths>().EnsureUnclaimedAsync;
         foreach (var folder in options.Deploy) await projects.DeployAsync(ProjectBundle.FromDirectory(folder), "ferry serve --deploy", null, ct);
         var token = await ApiAuth.BootstrapAsync(store, ct);
         return new FerryServerInstance(app, store, token, keyNotice);
     }
 
-    /// <summary>Webhook intake on the store: the trigger of the project's current version; one transaction per batch.</summary>
-    private static WebhookIntake Intake(FerryStore store, DeployedProjects projects, ProjectCredentials credentials, RunSignal signal, FerryMetrics metrics) =>
+    /// <summary>
+    /// Webhook intake on the store: the trigger of the project's current version (by URL or custom path); one
+    /// transaction per batch; after_completion replies wait on <see cref="RunCompletions"/>.
+    /// </summary>
+    private static WebhookIntake Intake(FerryStore store, DeployedProjects projects, ProjectCredentials credentials, RunSignal signal, FerryMetrics metrics,
+        RunCompletions completions, WebhookPaths paths) =>
         new(async (project, workflow, trigger, ct) =>
         {
             var version = await projects.GetCurrentAsync(project, ct);
@@ -118,5 +133,7 @@ public static class FerryServer
             signal.Pulse(runs.Count);
             return runs.Select(r => new IntakeReceipt(r.WorkOrderId.ToString(), r.RunId.ToString())).ToArray();
         },
-        metrics);
+        metrics,
+        completions: completions,
+        resolvePath: paths.FindAsync);
 }

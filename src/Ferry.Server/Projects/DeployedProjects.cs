@@ -22,6 +22,9 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
     /// </summary>
     public static readonly TimeSpan CurrentVersionCacheTime = TimeSpan.FromSeconds(2);
 
+    /// <summary>Checks run on a validated project before it is stored (e.g. custom webhook paths free); they throw to refuse the deploy.</summary>
+    public Func<Spec.ProjectSpec, CancellationToken, Task>? BeforeSave { get; set; }
+
     /// <summary>The current version of a project (null: none deployed), from memory for up to <see cref="CurrentVersionCacheTime"/>.</summary>
     public async Task<VersionRecord?> GetCurrentAsync(string project, CancellationToken ct = default)
     {
@@ -59,6 +62,7 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
                 throw new FerryInputException("FERRY611", $"The bundle's ferry.yaml names project '{name}', not '{expectedName}'.", null, $"Deploy it to /api/projects/{name}/versions, or rename the project.");
             var current = await store.GetVersionAsync(name, null, ct);
             if (current is not null && current.SpecHash == bundle.Hash) return (current, false);
+            if (BeforeSave is { } check) await check(workspace.Project, ct);
             var saved = await store.SaveVersionAsync(name, bundle.ToJson(), bundle.Hash, author, ct);
             _current.TryRemove(name, out _);
             return (saved, true);

@@ -26,7 +26,7 @@ public sealed class RunSignal : IDisposable
 /// </summary>
 public sealed partial class RunWorker(
     FerryStore store, DeployedProjects projects, ProjectCredentials credentials, RunSignal signal, ClaimLimits limits, ServerOptions options,
-    Metrics.FerryMetrics metrics, ILogger<RunWorker> logger)
+    Metrics.FerryMetrics metrics, RunCompletions completions, ILogger<RunWorker> logger)
     : BackgroundService
 {
     private readonly string _workerId = $"{Environment.MachineName}/{Environment.ProcessId}";
@@ -185,6 +185,7 @@ public sealed partial class RunWorker(
         if (inFlight.HandedBack) return;
         // A refused completion (the run was cancelled or declared lost meanwhile) must not move the cursor either.
         var completed = await store.CompleteAsync(completion, CancellationToken.None);
+        if (completed) completions.Completed(completion);
         if (completed && cursorJson is not null) await store.SetCursorAsync(run.Project, run.Workflow, cursorJson, CancellationToken.None);
     }
     private RunCompletion Completion(ClaimedRun run, string workerId, RunResult result, string versionFolder)

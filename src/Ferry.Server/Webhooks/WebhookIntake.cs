@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Ferry.Json;
 using Ferry.Server.Metrics;
+using Ferry.Server.Queue;
 using Ferry.Spec;
 
 namespace Ferry.Server.Webhooks;
@@ -15,26 +16,41 @@ public sealed record IntakeItem(WebhookTarget Target, WebhookInput Input, DateTi
 public sealed record IntakeReceipt(string WorkOrderId, string RunId);
 
 /// <summary>
-/// The webhook endpoint: <c>POST /i/{project}/{workflow}/{trigger}</c>. Finds the trigger (404 if none), reads the
-/// request with <see cref="WebhookRequestReader"/> (401/413/415/400/503), stores it through a
-/// <see cref="GroupCommitter{TItem,TResult}"/> and answers <c>202 {"workOrderId","runId"}</c> only once its batch is
-/// committed. A failed commit answers 503: nothing was acknowledged, so the sender retries. Every outcome is counted
-/// in <c>ferry_intake_requests_total</c>.
+/// The webhook endpoint: <c>POST /i/{project}/{workflow}/{trigger}</c>, or the trigger's custom <c>path</c>. Finds the
+/// trigger (404 if none), reads the request with <see cref="WebhookRequestReader"/> (401/413/415/400/503), stores it
+/// through a <see cref="GroupCommitter{TItem,TResult}"/> and answers <c>202 {"workOrderId","runId"}</c> only once its
+/// batch is committed. A trigger with <c>reply: after_completion</c> then waits for the run (<see cref="RunCompletions"/>)
+/// and answers 200 with the final state's <c>data</c>, 502 when the run did not succeed, or the 202 when its reply
+/// timeout passes first. A failed commit answers 503: nothing was acknowledged, so the sender retries. Every outcome
+/// is counted in <c>ferry_intake_requests_total</c>.
 /// </summary>
 public sealed class WebhookIntake : IAsyncDisposable
 {
     public delegate ValueTask<WebhookTarget?> TargetResolver(string project, string workflow, string trigger, CancellationToken cancellationToken);
 
+    /// <summary>Finds the trigger that claims a custom path (null: none does).</summary>
+    public delegate ValueTask<WebhookRoute?> PathResolver(string path, CancellationToken cancellationToken);
+
+    /// <summary>Longest wait of <c>reply: after_completion</c> when the trigger sets no <c>reply_timeout</c>.</summary>
+    public static readonly TimeSpan DefaultReplyTimeout = TimeSpan.FromSeconds(30);
+
     private readonly TargetResolver _resolve;
+    private readonly PathResolver? _resolvePath;
+    private readonly RunCompletions? _completions;
     private readonly GroupCommitter<IntakeItem, IntakeReceipt> _committer;
     private readonly FerryMetrics _metrics;
 
     /// <param name="resolve">Finds the deployed trigger and its secrets (the store's project versions).</param>
     /// <param name="commit">Stores a batch durably, in one transaction, returning one receipt per item in order.</param>
+    /// <param name="completions">Where <c>after_completion</c> replies wait for their run; null answers them 202 at once.</param>
+    /// <param name="resolvePath">Finds the trigger of a custom path; null serves no custom paths.</param>
     public WebhookIntake(TargetResolver resolve, Func<IReadOnlyList<IntakeItem>, CancellationToken, Task<IReadOnlyList<IntakeReceipt>>> commit,
-        FerryMetrics metrics, int maxBatchSize = GroupCommitter<IntakeItem, IntakeReceipt>.DefaultMaxBatchSize)
+        FerryMetrics metrics, int maxBatchSize = GroupCommitter<IntakeItem, IntakeReceipt>.DefaultMaxBatchSize,
+        RunCompletions? completions = null, PathResolver? resolvePath = null)
     {
         _resolve = resolve;
+        _resolvePath = resolvePath;
+        _completions = completions;
         _committer = new GroupCommitter<IntakeItem, IntakeReceipt>(commit, maxBatchSize);
         _metrics = metrics;
     }
@@ -42,18 +58,43 @@ public sealed class WebhookIntake : IAsyncDisposable
     /// <summary>Commits made so far (each covers one batch of requests).</summary>
     public long Commits => _committer.Commits;
 
+    /// <summary><c>POST /i/{project}/{workflow}/{trigger}</c>.</summary>
     public async Task HandleAsync(HttpContext context, string project, string workflow, string trigger)
     {
-        var ct = context.RequestAborted;
-        var target = await _resolve(project, workflow, trigger, ct);
+        var target = await _resolve(project, workflow, trigger, context.RequestAborted);
         if (target is null)
         {
-            _metrics.IntakeRecorded("not_found");
-            await Problem(context, 404, "Not Found", "trigger",
+            await NotFoundAsync(context, "trigger", trigger,
                 $"There is no webhook trigger '{trigger}' in workflow '{workflow}' of project '{project}'. Check the URL against the deployed project (ferry.yaml triggers).");
             return;
         }
+        if (target.Trigger.Path is { } path)
+        {
+            // docs/spec.md: a webhook listens on /i/… or, when it has one, on its path: one URL per trigger.
+            await NotFoundAsync(context, "trigger", trigger,
+                $"Trigger '{trigger}' of workflow '{workflow}' in project '{project}' has a custom path: send to POST {path} instead.");
+            return;
+        }
+        await AcceptAsync(context, target);
+    }
 
+    /// <summary>A custom path (<c>path:</c> of a webhook trigger), e.g. <c>POST /kobo/households</c>.</summary>
+    public async Task HandlePathAsync(HttpContext context, string path)
+    {
+        var route = _resolvePath is null ? null : await _resolvePath(path, context.RequestAborted);
+        var target = route is null ? null : await _resolve(route.Project, route.Workflow, route.Trigger, context.RequestAborted);
+        if (target is null)
+        {
+            await NotFoundAsync(context, "path", "",
+                $"No webhook listens on POST {path}. Webhooks listen on /i/<project>/<workflow>/<trigger>, or on the 'path' of their trigger in a deployed project's ferry.yaml.");
+            return;
+        }
+        await AcceptAsync(context, target);
+    }
+
+    private async Task AcceptAsync(HttpContext context, WebhookTarget target)
+    {
+        var ct = context.RequestAborted;
         var read = await WebhookRequestReader.ReadAsync(context, target.Trigger, target.Secrets, ct);
         if (read.Refusal is { } refusal)
         {
@@ -82,6 +123,18 @@ public sealed class WebhookIntake : IAsyncDisposable
         }
 
         _metrics.IntakeRecorded("accepted");
+        if (target.Trigger.Reply == "after_completion" && _completions is not null
+            && Guid.TryParse(receipt.WorkOrderId, out var workOrderId) && Guid.TryParse(receipt.RunId, out var runId))
+        {
+            var outcome = await _completions.WaitAsync(workOrderId, runId, target.Trigger.ReplyTimeout ?? DefaultReplyTimeout, ct);
+            if (ct.IsCancellationRequested) return; // the sender went away; its input is stored and runs anyway
+            if (outcome is not null)
+            {
+                await CompletionReply.WriteAsync(context.Response, outcome, ct);
+                return;
+            }
+        }
+
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.ContentType = "application/json";
         await using var w = new Utf8JsonWriter(context.Response.Body);
@@ -95,6 +148,12 @@ public sealed class WebhookIntake : IAsyncDisposable
     public Task StopAsync(CancellationToken cancellationToken = default) => _committer.StopAsync(cancellationToken);
 
     public ValueTask DisposeAsync() => _committer.DisposeAsync();
+
+    private Task NotFoundAsync(HttpContext context, string field, string trigger, string detail)
+    {
+        _metrics.IntakeRecorded("not_found");
+        return new WebhookRefusal(404, "Not Found", detail, field, trigger) { Reason = "not_found" }.WriteAsync(context.Response, context.RequestAborted);
+    }
 
     private static Task Problem(HttpContext context, int status, string title, string field, string detail) =>
         new WebhookRefusal(status, title, detail, field, context.Request.RouteValues["trigger"] as string ?? "") { Reason = "" }
