@@ -2,6 +2,7 @@ using System.Text;
 using Ferry.Deploy;
 using Ferry.Engine;
 using Ferry.Server.Api;
+using Ferry.Server.Auth;
 using Ferry.Server.Credentials;
 using Ferry.Server.Metrics;
 using Ferry.Server.Projects;
@@ -62,7 +63,7 @@ public static class FerryServer
             builder.Services.AddSingleton<DeployedProjects>();
             builder.Services.AddSingleton<ProjectCredentials>();
             builder.Services.AddSingleton<RunSignal>();
-            builder.Services.AddSingleton<ApiAuth>();
+            builder.Services.AddSingleton<Audit>();
             builder.Services.AddSingleton(sp => Intake(sp.GetRequiredService<FerryStore>(), sp.GetRequiredService<DeployedProjects>(),
                 sp.GetRequiredService<ProjectCredentials>(), sp.GetRequiredService<RunSignal>(), sp.GetRequiredService<FerryMetrics>()));
             builder.Services.AddHostedService<RunWorker>();
@@ -70,9 +71,14 @@ public static class FerryServer
             configure?.Invoke(builder);
         });
 
-        var api = app.MapGroup("/api").AddEndpointFilter<ApiAuth>();
+        // Every /api request is authenticated and checked against its endpoint's AccessRequirement (fail closed).
+        app.UseMiddleware<ApiAuth>();
+        var api = app.MapGroup("/api");
         api.MapProjectsApi();
         api.MapHistoryApi();
+        api.MapAccessApi();
+        api.MapProjectAccessApi();
+        api.MapAuditApi();
         app.Services.GetRequiredService<FerryMetrics>().ObserveQueueDepthWith(() => store.CountRunsAsync(Storage.RunStatus.Available).GetAwaiter().GetResult());
 
         // On shutdown, intake stops taking requests and commits what it holds; workers finish or leave runs to the janitor.
@@ -80,7 +86,12 @@ public static class FerryServer
         app.Lifetime.ApplicationStopping.Register(() => intake.StopAsync(CancellationToken.None).GetAwaiter().GetResult());
 
         var projects = app.Services.GetRequiredService<DeployedProjects>();
-        foreach (var folder in options.Deploy) await projects.DeployAsync(ProjectBundle.FromDirectory(folder), "ferry serve --deploy", null, ct);
+        var audit = app.Services.GetRequiredService<Audit>();
+        foreach (var folder in options.Deploy)
+        {
+            var (deployed, created) = await projects.DeployAsync(ProjectBundle.FromDirectory(folder), "ferry serve --deploy", null, ct);
+            if (created) await audit.RecordAsync("ferry serve --deploy", "version.deploy", deployed.Project, $"v{deployed.Version}", null, new { version = deployed.Version, deployed.SpecHash }, ct);
+        }
         var token = await ApiAuth.BootstrapAsync(store, ct);
         return new FerryServerInstance(app, store, token, keyNotice);
     }
