@@ -4,11 +4,11 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Ferry.Server;
-using Microsoft.AspNetCore.Builder;
 using Ferry.Storage;
 using Ferry.Tests.Infrastructure;
 using Ferry.Tests.Serving;
 using Ferry.Tests.Storage;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Ferry.Tests.Access;
