@@ -2,6 +2,7 @@ using System.Text;
 using Ferry.Deploy;
 using Ferry.Engine;
 using Ferry.Server.Api;
+using Ferry.Server.Auth;
 using Ferry.Server.Credentials;
 using Ferry.Server.Metrics;
 using Ferry.Server.Projects;
@@ -63,10 +64,10 @@ public static class FerryServer
             builder.Services.AddSingleton<DeployedProjects>();
             builder.Services.AddSingleton<ProjectCredentials>();
             builder.Services.AddSingleton<RunSignal>();
-            builder.Services.AddSingleton<ApiAuth>();
             builder.Services.AddSingleton<RunCompletions>();
             builder.Services.AddSingleton<WebhookPaths>();
             builder.Services.AddExceptionHandler<WebhookPathConflictHandler>();
+            builder.Services.AddSingleton<Audit>();
             builder.Services.AddSingleton(sp => Intake(sp.GetRequiredService<FerryStore>(), sp.GetRequiredService<DeployedProjects>(),
                 sp.GetRequiredService<ProjectCredentials>(), sp.GetRequiredService<RunSignal>(), sp.GetRequiredService<FerryMetrics>(),
                 sp.GetRequiredService<RunCompletions>(), sp.GetRequiredService<WebhookPaths>()));
@@ -84,12 +85,17 @@ public static class FerryServer
             configure?.Invoke(builder);
         });
 
-        var api = app.MapGroup("/api").AddEndpointFilter<ApiAuth>();
+        // Every /api request is authenticated and checked against its endpoint's AccessRequirement (fail closed).
+        app.UseMiddleware<ApiAuth>();
+        var api = app.MapGroup("/api");
         api.MapProjectsApi();
         api.MapHistoryApi();
         api.MapVersionsApi();
         api.MapWorkflowsApi();
         api.MapDryRunApi();
+        api.MapAccessApi();
+        api.MapProjectAccessApi();
+        api.MapAuditApi();
         app.Services.GetRequiredService<FerryMetrics>().ObserveQueueDepthWith(() => store.CountRunsAsync(Storage.RunStatus.Available).GetAwaiter().GetResult());
 
         // On shutdown, intake stops taking requests and commits what it holds; workers finish or leave runs to the janitor.
@@ -101,7 +107,12 @@ public static class FerryServer
         var projects = app.Services.GetRequiredService<DeployedProjects>();
         // A deploy (or restore) may not claim a custom webhook path another project serves: 409 naming both.
         projects.BeforeSave = app.Services.GetRequiredService<WebhookPaths>().EnsureUnclaimedAsync;
-        foreach (var folder in options.Deploy) await projects.DeployAsync(ProjectBundle.FromDirectory(folder), "ferry serve --deploy", null, ct);
+        var audit = app.Services.GetRequiredService<Audit>();
+        foreach (var folder in options.Deploy)
+        {
+            var (deployed, created) = await projects.DeployAsync(ProjectBundle.FromDirectory(folder), "ferry serve --deploy", null, ct);
+            if (created) await audit.RecordAsync("ferry serve --deploy", "version.deploy", deployed.Project, $"v{deployed.Version}", null, new { version = deployed.Version, deployed.SpecHash }, ct);
+        }
         var token = await ApiAuth.BootstrapAsync(store, ct);
         return new FerryServerInstance(app, store, token, keyNotice);
     }

@@ -1,15 +1,21 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
 using Dapper;
+using Ferry.Storage.Dialects;
 
 namespace Ferry.Storage;
 
-/// <summary>A stored credential: its values are an encrypted envelope the server's vault opens.</summary>
-public sealed record CredentialRecord(string Project, string Name, string Adaptor, string Envelope, DateTimeOffset UpdatedAt);
-
-/// <summary>An API token as stored: the SHA-256 of the token (hex), never the token.</summary>
-public sealed record ApiTokenRecord(string Id, string HashHex, string Name, string Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
-
+/// <summary>Credentials, users, project members, tokens and the audit log.</summary>
 public sealed partial class FerryStore
 {
+    private const string TokenColumns = "id, hash, name, role, created_at, revoked_at, username, kind, expires_at";
+    private const string UserColumns = "username, password_hash, is_admin, disabled, created_at, updated_at";
+    private const string MemberColumns = "project, username, role, created_at, updated_at";
+
+    /// <summary>The store's clock (token expiry is judged by it, so tests can move time).</summary>
+    public TimeProvider Clock => _clock;
+
     public Task SaveCredentialAsync(string project, string name, string adaptor, string envelope, CancellationToken ct = default) =>
         WriteAsync(async scope =>
         {
@@ -28,6 +34,7 @@ public sealed partial class FerryStore
         WriteAsync(async scope => await scope.Connection.ExecuteAsync(Cmd(
             "DELETE FROM credentials WHERE project = @project AND name = @name", new { project, name }, scope, ct)) > 0, ct);
 
+    /// <summary>Stores a token of the first start's kind (an API token without user or expiry). Prefer <see cref="SaveTokenAsync"/>.</summary>
     public Task SaveApiTokenAsync(string id, string hashHex, string name, string role, CancellationToken ct = default) =>
         WriteAsync(async scope =>
         {
@@ -37,13 +44,221 @@ public sealed partial class FerryStore
             return 0;
         }, ct);
 
+    /// <summary>Stores a token of a user (its hash only).</summary>
+    public Task<ApiTokenRecord> SaveTokenAsync(NewToken token, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(token.Username);
+        var now = Now;
+        return WriteAsync(async scope =>
+        {
+            await InsertTokenAsync(scope, token, now, ct);
+            return new ApiTokenRecord(token.Id, token.HashHex, token.Name, "user", now, null) { Username = token.Username, Kind = token.Kind, ExpiresAt = token.ExpiresAt };
+        }, ct);
+    }
+
     public async Task<ApiTokenRecord?> GetApiTokenAsync(string id, CancellationToken ct = default)
     {
-        var rows = await ReadAsync("SELECT id, hash, name, role, created_at, revoked_at FROM api_tokens WHERE id = @id", new { id },
-            r => new ApiTokenRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), _dialect.ReadTime(r, 4), ReadTimeOrNull(r, 5)), ct);
+        var rows = await ReadAsync($"SELECT {TokenColumns} FROM api_tokens WHERE id = @id", new { id }, MapToken, ct);
         return rows.Count == 0 ? null : rows[0];
     }
 
+    /// <summary>A user's tokens that still work at <paramref name="at"/> (not revoked, not expired), newest first.</summary>
+    public Task<IReadOnlyList<ApiTokenRecord>> ListTokensAsync(string username, DateTimeOffset at, CancellationToken ct = default) =>
+        ReadAsync($"""
+            SELECT {TokenColumns} FROM api_tokens
+            WHERE username = @username AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @at)
+            ORDER BY created_at DESC, id
+            """, new { username, at = _dialect.Time(at) }, MapToken, ct);
+
+    /// <summary>Revokes a token; the time it was revoked, or null when it is unknown or was already revoked.</summary>
+    public Task<DateTimeOffset?> RevokeTokenAsync(string id, CancellationToken ct = default)
+    {
+        var now = Now;
+        return WriteAsync<DateTimeOffset?>(async scope =>
+            await scope.Connection.ExecuteAsync(Cmd("UPDATE api_tokens SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL",
+                new { id, now = _dialect.Time(now) }, scope, ct)) > 0 ? now : null, ct);
+    }
+
     public async Task<int> CountApiTokensAsync(CancellationToken ct = default) =>
-        (await ReadAsync("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL", null, r => Convert.ToInt32(r.GetValue(0), System.Globalization.CultureInfo.InvariantCulture), ct))[0];
+        (await ReadAsync("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL", null, r => Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture), ct))[0];
+
+    /// <summary>
+    /// The first start: creates server admin <paramref name="username"/> and its token in one transaction, only when
+    /// the database has no user and no token yet. False (nothing written) otherwise, also when another process won the race.
+    /// </summary>
+    public Task<bool> BootstrapAsync(string username, NewToken token, CancellationToken ct = default)
+    {
+        var now = Now;
+        return WriteAsync(async scope =>
+        {
+            var existing = await scope.Connection.ExecuteScalarAsync<long>(Cmd(
+                "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM api_tokens)", null, scope, ct));
+            if (existing > 0) return false;
+            var inserted = await scope.Connection.ExecuteAsync(Cmd($"""
+                INSERT INTO users ({UserColumns}) VALUES (@username, NULL, 1, 0, @now, @now) ON CONFLICT (username) DO NOTHING
+                """, new { username, now = _dialect.Time(now) }, scope, ct));
+            if (inserted == 0) return false;
+            await InsertTokenAsync(scope, token with { Username = username }, now, ct);
+            return true;
+        }, ct);
+    }
+
+    /// <summary>Creates a user; null when the username is taken.</summary>
+    public Task<UserRecord?> CreateUserAsync(string username, string? passwordHash, bool isServerAdmin, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(username);
+        var now = Now;
+        return WriteAsync<UserRecord?>(async scope =>
+            await scope.Connection.ExecuteAsync(Cmd($"""
+                INSERT INTO users ({UserColumns}) VALUES (@username, @passwordHash, @admin, 0, @now, @now) ON CONFLICT (username) DO NOTHING
+                """, new { username, passwordHash, admin = isServerAdmin ? 1 : 0, now = _dialect.Time(now) }, scope, ct)) == 0
+                ? null
+                : new UserRecord(username, passwordHash, isServerAdmin, false, now, now), ct);
+    }
+
+    public async Task<UserRecord?> GetUserAsync(string username, CancellationToken ct = default)
+    {
+        var rows = await ReadAsync($"SELECT {UserColumns} FROM users WHERE username = @username", new { username }, MapUser, ct);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public Task<IReadOnlyList<UserRecord>> ListUsersAsync(CancellationToken ct = default) =>
+        ReadAsync($"SELECT {UserColumns} FROM users ORDER BY username", null, MapUser, ct);
+
+    /// <summary>Changes a user; the user as it is now, or null when unknown.</summary>
+    public Task<UserRecord?> UpdateUserAsync(string username, UserChange change, CancellationToken ct = default)
+    {
+        var now = Now;
+        return WriteAsync(async scope =>
+        {
+            await scope.Connection.ExecuteAsync(Cmd("""
+                UPDATE users SET password_hash = COALESCE(@hash, password_hash), is_admin = COALESCE(@admin, is_admin),
+                                 disabled = COALESCE(@disabled, disabled), updated_at = @now
+                WHERE username = @username
+                """, new
+            {
+                username,
+                hash = change.PasswordHash,
+                admin = change.IsServerAdmin is { } a ? a ? 1 : 0 : (int?)null,
+                disabled = change.Disabled is { } d ? d ? 1 : 0 : (int?)null,
+                now = _dialect.Time(now),
+            }, scope, ct));
+            var rows = await QueryAsync(scope.Connection, scope, $"SELECT {UserColumns} FROM users WHERE username = @username", new { username }, MapUser, ct);
+            return rows.Count == 0 ? null : rows[0];
+        }, ct);
+    }
+
+    /// <summary>Gives <paramref name="username"/> <paramref name="role"/> in <paramref name="project"/>; the role it had before (null: none).</summary>
+    public Task<string?> SetMemberAsync(string project, string username, string role, CancellationToken ct = default)
+    {
+        var now = _dialect.Time(Now);
+        return WriteAsync(async scope =>
+        {
+            var before = await scope.Connection.ExecuteScalarAsync<string?>(Cmd(
+                "SELECT role FROM project_members WHERE project = @project AND username = @username", new { project, username }, scope, ct));
+            await scope.Connection.ExecuteAsync(Cmd($"""
+                INSERT INTO project_members ({MemberColumns}) VALUES (@project, @username, @role, @now, @now)
+                ON CONFLICT (project, username) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at
+                """, new { project, username, role, now }, scope, ct));
+            return before;
+        }, ct);
+    }
+
+    /// <summary>Removes a member; the role it had, or null when it was not a member.</summary>
+    public Task<string?> RemoveMemberAsync(string project, string username, CancellationToken ct = default) =>
+        WriteAsync(async scope =>
+        {
+            var before = await scope.Connection.ExecuteScalarAsync<string?>(Cmd(
+                "SELECT role FROM project_members WHERE project = @project AND username = @username", new { project, username }, scope, ct));
+            if (before is not null)
+            {
+                await scope.Connection.ExecuteAsync(Cmd(
+                    "DELETE FROM project_members WHERE project = @project AND username = @username", new { project, username }, scope, ct));
+            }
+            return before;
+        }, ct);
+
+    /// <summary>The members of a project, by username.</summary>
+    public Task<IReadOnlyList<MemberRecord>> ListMembersAsync(string project, CancellationToken ct = default) =>
+        ReadAsync($"SELECT {MemberColumns} FROM project_members WHERE project = @project ORDER BY username", new { project }, MapMember, ct);
+
+    /// <summary>The projects a user is a member of, with the role, by project.</summary>
+    public Task<IReadOnlyList<MemberRecord>> ListMembershipsAsync(string username, CancellationToken ct = default) =>
+        ReadAsync($"SELECT {MemberColumns} FROM project_members WHERE username = @username ORDER BY project", new { username }, MapMember, ct);
+
+    /// <summary>The project a dataclip belongs to (null when unknown), so access to it can be checked.</summary>
+    public async Task<string?> GetDataclipProjectAsync(Guid id, CancellationToken ct = default)
+    {
+        var rows = await ReadAsync("SELECT project FROM dataclips WHERE id = @id", new { id = _dialect.Id(id) }, r => r.GetString(0), ct);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <summary>Appends one row to the audit log; returns its sequence number.</summary>
+    public Task<long> AppendAuditAsync(AuditEntry entry, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(entry.Actor);
+        ArgumentException.ThrowIfNullOrWhiteSpace(entry.Action);
+        var now = Now;
+        return WriteAsync(async scope => await scope.Connection.ExecuteScalarAsync<long>(Cmd("""
+            INSERT INTO audit_log (time, actor, action, project, target, before_json, after_json)
+            VALUES (@now, @Actor, @Action, @Project, @Target, @BeforeJson, @AfterJson) RETURNING seq
+            """, new { now = _dialect.Time(now), entry.Actor, entry.Action, entry.Project, entry.Target, entry.BeforeJson, entry.AfterJson }, scope, ct)), ct);
+    }
+
+    /// <summary>Audit rows matching the filters, newest first (keyset paging like <see cref="ListWorkOrdersAsync"/>).</summary>
+    /// <exception cref="ArgumentException">A filter value is out of range; the message names the field.</exception>
+    public async Task<Page<AuditRecord>> ListAuditAsync(AuditQuery query, CancellationToken ct = default)
+    {
+        if (query.Limit is < 1 or > AuditQuery.MaxLimit)
+        {
+            throw new ArgumentException($"limit must be between 1 and {AuditQuery.MaxLimit}, got {query.Limit}.", nameof(query));
+        }
+        long? after = null;
+        if (query.After is not null)
+        {
+            if (!long.TryParse(query.After, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                throw new ArgumentException($"after '{query.After}' is not a page token; pass the 'next' value of the previous page.", nameof(query));
+            }
+            after = parsed;
+        }
+        var where = new StringBuilder("1 = 1");
+        if (query.Project is not null) where.Append(" AND project = @project");
+        if (query.Projects is not null) where.Append(" AND ").Append(_dialect.InList("project", "@projects"));
+        if (query.Since is not null) where.Append(" AND time >= @since");
+        if (after is not null) where.Append(" AND seq < @after");
+        var rows = await ReadAsync(
+            $"SELECT seq, time, actor, action, project, target, before_json, after_json FROM audit_log WHERE {where} ORDER BY seq DESC LIMIT @take",
+            new
+            {
+                project = query.Project,
+                projects = query.Projects is null ? null : _dialect.List(query.Projects),
+                since = _dialect.Time(query.Since),
+                after,
+                take = query.Limit + 1,
+            },
+            r => new AuditRecord(r.GetInt64(0), _dialect.ReadTime(r, 1), r.GetString(2), r.GetString(3), StringOrNull(r, 4), r.GetString(5), StringOrNull(r, 6), StringOrNull(r, 7)), ct);
+        var items = rows.Take(query.Limit).ToList();
+        return new Page<AuditRecord>(items, rows.Count > query.Limit ? items[^1].Seq.ToString(CultureInfo.InvariantCulture) : null);
+    }
+
+    private Task<int> InsertTokenAsync(WriteScope scope, NewToken token, DateTimeOffset now, CancellationToken ct) =>
+        scope.Connection.ExecuteAsync(Cmd("""
+            INSERT INTO api_tokens (id, hash, name, role, created_at, username, kind, expires_at)
+            VALUES (@Id, @HashHex, @Name, 'user', @now, @Username, @Kind, @expires)
+            """, new { token.Id, token.HashHex, token.Name, token.Username, token.Kind, now = _dialect.Time(now), expires = _dialect.Time(token.ExpiresAt) }, scope, ct));
+
+    private ApiTokenRecord MapToken(DbDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), _dialect.ReadTime(r, 4), ReadTimeOrNull(r, 5))
+        {
+            Username = StringOrNull(r, 6),
+            Kind = r.GetString(7),
+            ExpiresAt = ReadTimeOrNull(r, 8),
+        };
+
+    private UserRecord MapUser(DbDataReader r) =>
+        new(r.GetString(0), StringOrNull(r, 1), r.GetInt32(2) != 0, r.GetInt32(3) != 0, _dialect.ReadTime(r, 4), _dialect.ReadTime(r, 5));
+
+    private MemberRecord MapMember(DbDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), _dialect.ReadTime(r, 3), _dialect.ReadTime(r, 4));
 }

@@ -50,6 +50,7 @@ public sealed partial class FerryStore
         }
         var where = new StringBuilder("1 = 1");
         if (query.Project is not null) where.Append(" AND project = @project");
+        if (query.Projects is not null) where.Append(" AND ").Append(_dialect.InList("project", "@projects"));
         if (query.Workflow is not null) where.Append(" AND workflow = @workflow");
         if (query.Status is not null) where.Append(" AND status = @status");
         if (query.Since is not null) where.Append(" AND created_at >= @since");
@@ -60,6 +61,7 @@ public sealed partial class FerryStore
             new
             {
                 project = query.Project,
+                projects = query.Projects is null ? null : _dialect.List(query.Projects),
                 workflow = query.Workflow,
                 status = query.Status,
                 since = _dialect.Time(query.Since),

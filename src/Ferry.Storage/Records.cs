@@ -162,6 +162,9 @@ public sealed record WorkOrderQuery(
     string? After = null)
 {
     public const int MaxLimit = 500;
+
+    /// <summary>When not null, only work orders of these projects (a caller's visible projects).</summary>
+    public IReadOnlyCollection<string>? Projects { get; init; }
 }
 
 /// <summary>One page of results; <paramref name="Next"/> is null on the last page.</summary>

@@ -1,9 +1,10 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Ferry.Adaptors;
 using Ferry.Diagnostics;
 using Ferry.Engine;
 using Ferry.Json;
+using Ferry.Server.Auth;
 using Ferry.Server.Projects;
 using Ferry.Steps;
 using Ferry.Testing;
@@ -25,7 +26,8 @@ internal static class DryRunApi
         api.MapPost("/projects/{project}/workflows/{workflow}/dry-run", DryRunAsync)
             .WithName("DryRun").WithTags("Projects")
             .WithSummary("Runs a workflow in test mode on {input, version?, start?, only?}: writes recorded, not sent; nothing stored. " +
-                         "Answers {status, state, steps, writes, log}.");
+                         "Answers {status, state, steps, writes, log}.")
+            .RequireProjectRole(ProjectRole.Editor);
         return api;
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Ferry.Deploy;
 using Ferry.Diagnostics;
+using Ferry.Server.Auth;
 using Ferry.Server.Projects;
 using Ferry.Storage;
 
@@ -21,16 +22,19 @@ internal static class VersionsApi
         api.MapGet("/projects/{project}/versions/{from}/diff/{to}", (string project, string from, string to, HttpRequest request, FerryStore store, CancellationToken ct) =>
                 DiffAsync(project, from, to, request, store, ct))
             .WithName("DiffVersions").WithTags("Versions")
-            .WithSummary("What changes from version {from} to version {to} ('current' names the current one): files added, removed and changed, with unified diff text. Accept: text/x-diff gives the diff alone.");
+            .WithSummary("What changes from version {from} to version {to} ('current' names the current one): files added, removed and changed, with unified diff text. Accept: text/x-diff gives the diff alone.")
+            .RequireProjectRole(ProjectRole.Viewer);
 
         api.MapGet("/projects/{project}/versions/{from}/diff", (string project, string from, HttpRequest request, FerryStore store, CancellationToken ct) =>
                 DiffAsync(project, from, Current, request, store, ct))
             .WithName("DiffVersionWithCurrent").WithTags("Versions")
-            .WithSummary("What changes from version {from} to the current version.");
+            .WithSummary("What changes from version {from} to the current version.")
+            .RequireProjectRole(ProjectRole.Viewer);
 
         api.MapPost("/projects/{project}/versions/{version}/restore", RestoreAsync)
             .WithName("RestoreVersion").WithTags("Versions")
-            .WithSummary("Makes a new version with the bundle of {version} and makes it current (201); 200 when that bundle is already current.");
+            .WithSummary("Makes a new version with the bundle of {version} and makes it current (201); 200 when that bundle is already current.")
+            .RequireProjectRole(ProjectRole.Editor);
         return api;
     }
 
@@ -72,7 +76,7 @@ internal static class VersionsApi
         });
     }
 
-    private static async Task<IResult> RestoreAsync(string project, string version, HttpContext http, FerryStore store, DeployedProjects projects, CancellationToken ct)
+    private static async Task<IResult> RestoreAsync(string project, string version, HttpContext http, FerryStore store, DeployedProjects projects, Audit audit, CancellationToken ct)
     {
         var (record, problem) = await FindAsync(project, version, "version", store, ct);
         if (problem is not null) return problem;
@@ -81,6 +85,7 @@ internal static class VersionsApi
             var bundle = ProjectBundle.FromJson(record!.BundleJson, $"{project} v{record.Version}");
             var (saved, created) = await projects.DeployAsync(bundle, http.Items["ferry.user"] as string, project, ct);
             var result = new { saved.Project, saved.Version, saved.SpecHash, saved.CreatedAt, restoredFrom = record.Version, created };
+            if (created) await audit.RecordAsync(http, "version.restore", project, $"v{saved.Version}", null, new { version = saved.Version, restoredFrom = record.Version, saved.SpecHash });
             return created ? Results.Created($"/api/projects/{project}/versions/{saved.Version}", result) : Results.Ok(result);
         }
         catch (FerryInputException e)

@@ -1,3 +1,4 @@
+using Ferry.Server.Auth;
 using Ferry.Server.Projects;
 using Ferry.Spec;
 using Ferry.Storage;
@@ -31,7 +32,8 @@ internal static class WorkflowsApi
                 });
             })
             .WithName("GetProject").WithTags("Projects")
-            .WithSummary("A project's current version, workflows with their triggers and intake URLs, credentials (names only) and whether it is enabled.");
+            .WithSummary("A project's current version, workflows with their triggers and intake URLs, credentials (names only) and whether it is enabled.")
+            .RequireProjectRole(ProjectRole.Viewer);
 
         api.MapGet("/projects/{project}/workflows", async (string project, HttpRequest request, DeployedProjects projects, CancellationToken ct) =>
             {
@@ -41,7 +43,8 @@ internal static class WorkflowsApi
                 return Results.Ok(spec.Workflows.Select(w => Workflow(spec, w, request)));
             })
             .WithName("ListWorkflows").WithTags("Projects")
-            .WithSummary("The workflows of a project's current version: steps, triggers (with intake URLs), limits and retry policy.");
+            .WithSummary("The workflows of a project's current version: steps, triggers (with intake URLs), limits and retry policy.")
+            .RequireProjectRole(ProjectRole.Viewer);
         return api;
     }
 

@@ -154,6 +154,7 @@ public sealed partial class RunWorker(
             var cursorText = await store.GetCursorAsync(run.Project, run.Workflow, ct);
             var cursor = new Steps.Cursor(cursorText is null ? null : Js.Parse(cursorText));
             var values = await credentials.LoadAsync(run.Project, ct);
+            ProjectCredentials.RequireAll(plan, values);
             var result = await WorkflowRunner.RunAsync(plan, new RunOptions
             {
                 Input = Js.ParseStateObject(Encoding.UTF8.GetBytes(run.InputJson)),

@@ -22,6 +22,9 @@ public sealed class RunningServer : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>The server's services (endpoint data source, store…), for tests that inspect the running app.</summary>
+    public IServiceProvider Services => _server.App.Services;
+
     /// <summary>No credentials: webhooks and refusals.</summary>
     public HttpClient Client { get; }
 

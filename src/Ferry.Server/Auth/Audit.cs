@@ -1,0 +1,54 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Ferry.Storage;
+
+namespace Ferry.Server.Auth;
+
+/// <summary>
+/// Records every change in the audit log: who (the caller), what (an action such as <c>version.deploy</c>,
+/// <c>credential.set</c>, <c>run.cancel</c>), which project and target, and the before/after as JSON. Callers pass
+/// names, never secret values (credential field NAMES only); as a second line of defence any member named like a
+/// secret (password, token, secret, apiKey, envelope, hash…) is written as <c>"[redacted]"</c>.
+/// </summary>
+public sealed class Audit(FerryStore store)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private static readonly HashSet<string> SecretNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "password", "passwordHash", "token", "secret", "clientSecret", "apiKey", "api_key", "privateKey", "envelope", "hash", "value", "values",
+    };
+
+    /// <summary>Records a change made by the request's caller (<c>anonymous</c> before sign-in).</summary>
+    public Task RecordAsync(HttpContext http, string action, string? project, string target, object? before, object? after) =>
+        RecordAsync(Caller.ActorOf(http), action, project, target, before, after, CancellationToken.None);
+
+    /// <summary>Records a change made outside a request (e.g. <c>ferry serve --deploy</c>).</summary>
+    public Task RecordAsync(string actor, string action, string? project, string target, object? before, object? after, CancellationToken ct = default) =>
+        store.AppendAuditAsync(new AuditEntry(actor, action, project, target, ToJson(before), ToJson(after)), ct);
+
+    private static string? ToJson(object? value)
+    {
+        if (value is null) return null;
+        var node = JsonSerializer.SerializeToNode(value, Json);
+        Redact(node);
+        return node?.ToJsonString();
+    }
+
+    private static void Redact(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var name in obj.Select(p => p.Key).ToList())
+                {
+                    if (SecretNames.Contains(name)) obj[name] = "[redacted]";
+                    else Redact(obj[name]);
+                }
+                break;
+            case JsonArray array:
+                foreach (var item in array) Redact(item);
+                break;
+        }
+    }
+}
