@@ -21,6 +21,13 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <summary>True: batch rows into one multi-row INSERT (saves round trips); false: reuse one prepared single-row INSERT.</summary>
     public abstract bool MultiRowInsert { get; }
 
+    /// <summary>
+    /// A command for <paramref name="sql"/> kept with the scope's connection across transactions, so a hot statement is
+    /// prepared once and not per batch; the caller adds its parameters when it has none, sets values, and does not
+    /// dispose it. Null where connections are pooled (PostgreSQL: Npgsql prepares repeated statements itself).
+    /// </summary>
+    public virtual DbCommand? CachedCommand(WriteScope scope, string sql) => null;
+
     /// <summary>A connection for reads; the caller disposes it.</summary>
     public abstract Task<DbConnection> OpenReadAsync(CancellationToken ct);
 

@@ -14,6 +14,7 @@ internal sealed class SqliteDialect : SqlDialect
 {
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private SqliteConnection? _writer;
     private bool _relaxed;
 
@@ -36,6 +37,21 @@ internal sealed class SqliteDialect : SqlDialect
     public override bool MultiRowInsert => false;
 
     public override string ClaimRowLock => "";
+
+    // Only called inside a write scope, i.e. under _writeLock: the dictionary and the writer are never shared.
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The SQL comes from FerryStore's constants; values are parameters.")]
+    public override DbCommand? CachedCommand(WriteScope scope, string sql)
+    {
+        if (!ReferenceEquals(scope.Connection, _writer)) return null;
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = _writer.CreateCommand();
+            command.CommandText = sql;
+            _commands[sql] = command;
+        }
+        command.Transaction = (SqliteTransaction)scope.Transaction;
+        return command;
+    }
 
     public override async Task<DbConnection> OpenReadAsync(CancellationToken ct)
     {
@@ -105,6 +121,8 @@ internal sealed class SqliteDialect : SqlDialect
             if (_writer is not null)
             {
                 // Fold the WAL back into the database file so a copied ferry.db is complete after a clean stop.
+                foreach (var command in _commands.Values) await command.DisposeAsync();
+                _commands.Clear();
                 await _writer.ExecuteAsync("PRAGMA wal_checkpoint(TRUNCATE);");
                 await _writer.DisposeAsync();
                 _writer = null;

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# End-to-end: webhook → two C# steps → run persisted with dataclips, through a real `ferry serve` (Release).
+# Floods the webhook with wrk for N seconds, waits until every run is final, then prints from the store's own
+# timestamps: runs/s (first created → last finished), queue latency p50/p99 (created → started), and the server's
+# idle RSS measured after start, before any load.
+# Usage: bench/e2e.sh [sqlite|postgres] [seconds] [connections] [workers]
+#   postgres: a throwaway cluster (initdb into a temp folder, default durability: fsync on), stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DB=${1:-sqlite}; SECONDS_RUN=${2:-10}; CONNECTIONS=${3:-64}; WORKERS=${4:-}
+dotnet build -c Release src/Ferry -nologo -v q >/dev/null
+FERRY=src/Ferry/bin/Release/net10.0/ferry.dll
+WORK=$(mktemp -d); chmod 755 "$WORK"
+PGBIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+PGPORT=55432
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true
+  [ -d "$WORK/pg" ] && as_pg "$PGBIN/pg_ctl" stop -m immediate -D "$WORK/pg" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+mkdir -p "$WORK/e2e"
+cat > "$WORK/e2e/ferry.yaml" <<'YAML'
+name: e2e
+workflows:
+  cases:
+    triggers:
+      hook: { type: webhook }
+    steps:
+      normalise:
+        code: |
+          state.data.fullName = state.data.firstName + " " + state.data.lastName;
+        next: { flag: on_success }
+      flag:
+        code: |
+          state.data.flagged = state.data.district == "Gulu";
+YAML
+cat > "$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"caseId":"C-1001","firstName":"Amina","lastName":"Okello","sex":"F","dob":"03/14/1990","district":"Gulu"}'
+LUA
+
+ARGS=(serve --data "$WORK/data" --urls http://127.0.0.1:4996 --deploy "$WORK/e2e")
+[ -n "$WORKERS" ] && ARGS+=(--workers "$WORKERS")
+if [ "$DB" = postgres ]; then
+  [ "$(id -u)" = 0 ] && chown postgres "$WORK"
+  as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+  as_pg "$PGBIN/pg_ctl" start -w -D "$WORK/pg" -l "$WORK/pg.log" \
+    -o "-p $PGPORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$WORK -c max_connections=200" >/dev/null
+  as_pg "$PGBIN/psql" -h 127.0.0.1 -p $PGPORT -U postgres -qc "CREATE DATABASE ferry" >/dev/null
+  ARGS+=(--database "Host=127.0.0.1;Port=$PGPORT;Database=ferry;Username=postgres")
+fi
+sql() {
+  if [ "$DB" = postgres ]; then as_pg "$PGBIN/psql" -h 127.0.0.1 -p $PGPORT -U postgres -d ferry -XAtqc "$1"
+  else python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print("|".join(map(str,r))) for r in c.execute(sys.argv[2])]' "$WORK/data/ferry.db" "$1"; fi
+}
+
+dotnet "$FERRY" "${ARGS[@]}" > "$WORK/serve.log" 2>&1 & SERVE=$!
+for _ in $(seq 1 150); do curl -sf http://127.0.0.1:4996/readyz >/dev/null 2>&1 && break; sleep 0.2; done
+curl -sf http://127.0.0.1:4996/readyz >/dev/null || { cat "$WORK/serve.log"; exit 1; }
+sleep 3
+echo "== ferry serve ($DB) idle RSS after start: $(grep VmRSS /proc/$SERVE/status | awk '{print $2/1024 " MB"}')"
+curl -sf -X POST -H 'Content-Type: application/json' -d '{"firstName":"A","lastName":"B"}' http://127.0.0.1:4996/i/e2e/cases/hook >/dev/null
+# The first run compiles both steps: wait for it, then keep it out of the measured window.
+for _ in $(seq 1 120); do [ "$(sql "SELECT COUNT(*) FROM runs WHERE status = 'success'")" = 1 ] && break; sleep 0.5; done
+sql "DELETE FROM runs" >/dev/null
+
+echo "== wrk ${SECONDS_RUN}s, $CONNECTIONS connections: webhook intake while the workers run the two steps"
+wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$WORK/post.lua" http://127.0.0.1:4996/i/e2e/cases/hook | grep -E "Requests/sec|Latency|Non-2xx"
+START_WAIT=$(date +%s)
+while :; do
+  LEFT=$(sql "SELECT COUNT(*) FROM runs WHERE status IN ('available', 'claimed', 'started')")
+  [ "$LEFT" = 0 ] && break
+  [ $(( $(date +%s) - START_WAIT )) -gt 600 ] && { echo "gave up waiting: $LEFT runs not final"; break; }
+  sleep 1
+done
+echo "== every run final after $(( $(date +%s) - START_WAIT )) s of draining; by state: $(sql "SELECT status || '=' || COUNT(*) FROM runs GROUP BY status" | tr '\n' ' ')"
+echo "== dataclips stored: $(sql "SELECT COUNT(*) FROM dataclips"), step runs: $(sql "SELECT COUNT(*) FROM step_runs")"
+if [ "$DB" = postgres ]; then
+  sql "SELECT COUNT(*) || ' runs in ' || round(EXTRACT(EPOCH FROM MAX(finished_at) - MIN(created_at))::numeric, 2) || ' s = ' ||
+              round((COUNT(*) / EXTRACT(EPOCH FROM MAX(finished_at) - MIN(created_at)))::numeric, 0) || ' runs/s; queue latency (created → started) p50 ' ||
+              round(1000 * EXTRACT(EPOCH FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY started_at - created_at))::numeric, 1) || ' ms, p99 ' ||
+              round(1000 * EXTRACT(EPOCH FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY started_at - created_at))::numeric, 1) || ' ms'
+       FROM runs WHERE status = 'success'"
+else
+  python3 - "$WORK/data/ferry.db" <<'PY'
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT created_at, started_at, finished_at FROM runs WHERE status = 'success'").fetchall()
+lat = sorted(s - c for c, s, f in rows)
+span = (max(f for _, _, f in rows) - min(c for c, _, _ in rows)) / 1000
+pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+print(f"{len(rows)} runs in {span:.2f} s = {len(rows) / span:.0f} runs/s; queue latency (created → started) p50 {pct(0.5)} ms, p99 {pct(0.99)} ms")
+PY
+fi

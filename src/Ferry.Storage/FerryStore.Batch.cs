@@ -1,0 +1,260 @@
+using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+using Dapper;
+using Ferry.Storage.Dialects;
+
+namespace Ferry.Storage;
+
+/// <summary>The run queue's batch paths for workers: many claims in one statement, many completions in one commit.</summary>
+public sealed partial class FerryStore
+{
+    /// <summary>Most runs one <see cref="ClaimManyAsync"/> takes.</summary>
+    public const int MaxClaimBatch = 1000;
+
+    /// <summary>
+    /// Takes up to <paramref name="max"/> available runs, oldest first, atomically (no two claimers ever get the same
+    /// run; PostgreSQL skips rows another claimer holds with <c>FOR UPDATE SKIP LOCKED</c>), with every limit
+    /// <see cref="ClaimAsync"/> respects: project and workflow limits count the runs claimed here too, and an ordered
+    /// workflow gives at most one run, only when none of it is active and it is the oldest waiting. Empty when nothing
+    /// may be taken now. The runs are returned in arrival order, each with its input.
+    /// </summary>
+    /// <param name="start">
+    /// True: the runs go straight to <c>started</c> (started_at = now) in the same statement, saving the
+    /// <see cref="MarkStartedAsync"/> write per run. Only for a worker that begins every run it claims at once (it
+    /// claims no more than its free slots): a started run cannot be cancelled before it begins, only asked to stop
+    /// (<see cref="IsCancelRequestedAsync"/>), and queue latency (created → started) would otherwise include time spent
+    /// waiting inside the worker. False: the runs are <c>claimed</c>; start each with <see cref="MarkStartedAsync"/>.
+    /// </param>
+    public Task<IReadOnlyList<ClaimedRun>> ClaimManyAsync(ClaimRequest request, int max, bool start = false, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.WorkerId);
+        if (request.Lease <= TimeSpan.Zero) throw new ArgumentException($"ClaimRequest.Lease must be positive, got {request.Lease}.", nameof(request));
+        if (max is < 1 or > MaxClaimBatch) throw new ArgumentOutOfRangeException(nameof(max), max, $"Claim between 1 and {MaxClaimBatch} runs at a time.");
+        var now = Now;
+        var leaseUntil = now + request.Lease;
+        var limited = request.ProjectLimits is { Count: > 0 } || request.WorkflowLimits is { Count: > 0 } || request.OrderedWorkflows is { Count: > 0 };
+        var set = start
+            ? "status = 'started', worker_id = @worker, claimed_at = @now, started_at = @now, lease_until = @leaseUntil"
+            : "status = 'claimed', worker_id = @worker, claimed_at = @now, lease_until = @leaseUntil";
+        return WriteAsync<IReadOnlyList<ClaimedRun>>(async scope =>
+        {
+            var args = new DynamicParameters(new { worker = request.WorkerId, now = _dialect.Time(now), leaseUntil = _dialect.Time(leaseUntil), max });
+            string target;
+            if (!limited)
+            {
+                target = $"SELECT r.id FROM runs r WHERE r.status = 'available' AND r.available_at <= @now ORDER BY r.seq LIMIT @max {_dialect.ClaimRowLock}";
+            }
+            else
+            {
+                await _dialect.LockClaimsAsync(scope, ct);
+                var active = await ActiveCountsAsync(scope, ct);
+                var filters = new StringBuilder();
+                AddLimitFilters(request, active, filters, args);
+                // Blocked flows are filtered in SQL; the flows that still have room get at most that many runs of this
+                // window. A window full of one nearly-full flow gives a small batch; the next call skips that flow.
+                args.Add("window", Math.Min(MaxClaimBatch, max * 4));
+                var candidates = await QueryAsync(scope.Connection, scope, $"""
+                    SELECT r.id, r.project, r.workflow FROM runs r
+                    WHERE r.status = 'available' AND r.available_at <= @now{filters}
+                    ORDER BY r.seq LIMIT @window {_dialect.ClaimRowLock}
+                    """, args, r => (Id: r.GetGuid(0), Project: r.GetString(1), Workflow: r.GetString(2)), ct);
+                var chosen = ChooseWithinLimits(request, active, candidates, max);
+                if (chosen.Count == 0) return [];
+                args.Add("ids", _dialect.IdList(chosen));
+                target = $"SELECT r.id FROM runs r WHERE {_dialect.InList("r.id", "@ids")}";
+            }
+            // The target rows are available and held (PostgreSQL: locked by this statement or the SELECT above; SQLite:
+            // one writer). No status test on the outer UPDATE: SQLite would then walk every available run by its index.
+            var rows = await QueryAsync(scope.Connection, scope, $"""
+                UPDATE runs SET {set}
+                WHERE id IN ({target})
+                RETURNING seq, id, work_order_id, project, workflow, version, attempt, start_step, input_dataclip_id
+                """, args, r => (Seq: r.GetInt64(0), Run: new ClaimedRun(r.GetGuid(1), r.GetGuid(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetInt32(6), "",
+                    StringOrNull(r, 7), leaseUntil), Input: r.GetGuid(8)), ct);
+            if (rows.Count == 0) return [];
+            var claimed = rows.OrderBy(c => c.Seq).ToList(); // RETURNING gives no order on PostgreSQL
+            await SetWorkOrdersStatusAsync(scope, claimed.Select(c => (c.Run.WorkOrderId, c.Run.RunId)).ToList(), start ? RunStatus.Started : RunStatus.Claimed, now, ct);
+            var bodies = new Dictionary<Guid, string?>(claimed.Count);
+            foreach (var (id, body) in await QueryAsync(scope.Connection, scope, $"SELECT id, body FROM dataclips WHERE {_dialect.InList("id", "@ids")}",
+                new { ids = _dialect.IdList(claimed.Select(c => c.Input).Distinct().ToList()) }, r => (r.GetGuid(0), StringOrNull(r, 1)), ct))
+            {
+                bodies[id] = body;
+            }
+            return claimed.Select(c => c.Run with { InputJson = bodies.GetValueOrDefault(c.Input) ?? "{}" }).ToList();
+        }, ct, relaxed: true);
+    }
+
+    /// <summary>From candidates in arrival order, the ids that fit the room each project and workflow has left
+    /// (an ordered workflow has room for one run).</summary>
+    private static List<Guid> ChooseWithinLimits(ClaimRequest request, List<(string Project, string Workflow, int Count)> active,
+        IReadOnlyList<(Guid Id, string Project, string Workflow)> candidates, int max)
+    {
+        var projectRoom = new Dictionary<string, int>();
+        foreach (var (project, limit) in request.ProjectLimits ?? new Dictionary<string, int>())
+            projectRoom[project] = limit - active.Where(a => a.Project == project).Sum(a => a.Count);
+        var flowRoom = new Dictionary<(string, string), int>();
+        foreach (var (flow, limit) in request.WorkflowLimits ?? new Dictionary<(string, string), int>())
+            flowRoom[flow] = limit - active.Where(a => a.Project == flow.Project && a.Workflow == flow.Workflow).Sum(a => a.Count);
+        foreach (var flow in request.OrderedWorkflows ?? new HashSet<(string, string)>())
+            flowRoom[flow] = Math.Min(flowRoom.GetValueOrDefault(flow, 1), active.Any(a => a.Project == flow.Project && a.Workflow == flow.Workflow) ? 0 : 1);
+        var chosen = new List<Guid>();
+        foreach (var (id, project, workflow) in candidates)
+        {
+            if (chosen.Count == max) break;
+            if (projectRoom.TryGetValue(project, out var pRoom) && pRoom <= 0) continue;
+            if (flowRoom.TryGetValue((project, workflow), out var fRoom) && fRoom <= 0) continue;
+            if (projectRoom.ContainsKey(project)) projectRoom[project] = pRoom - 1;
+            if (flowRoom.ContainsKey((project, workflow))) flowRoom[(project, workflow)] = fRoom - 1;
+            chosen.Add(id);
+        }
+        return chosen;
+    }
+
+    /// <summary>
+    /// Records many run ends in ONE transaction (one commit, one fsync), each with its step runs, logs and dataclips,
+    /// exactly as <see cref="CompleteAsync"/> would one by one. Returns one result per completion, in order: false when
+    /// that completion is refused (the run is already final — cancelled, lost — or held by another worker); a refused
+    /// completion writes nothing and does not stop the others.
+    /// </summary>
+    /// <exception cref="ArgumentException">A completion reports a state that is not a final state a worker reports; nothing is written.</exception>
+    public Task<IReadOnlyList<bool>> CompleteManyAsync(IReadOnlyList<RunCompletion> completions, CancellationToken ct = default)
+    {
+        for (var i = 0; i < completions.Count; i++)
+        {
+            if (!RunStatus.Completions.Contains(completions[i].Status))
+            {
+                throw new ArgumentException(
+                    $"completions[{i}].Status '{completions[i].Status}' is not a final state a worker reports; use one of {string.Join(", ", RunStatus.Completions)}. Nothing was written.",
+                    nameof(completions));
+            }
+        }
+        if (completions.Count == 0) return Task.FromResult<IReadOnlyList<bool>>([]);
+        var now = Now;
+        return WriteAsync<IReadOnlyList<bool>>(async scope =>
+        {
+            var outputs = completions.Select(c => c.OutputJson is null ? (Guid?)null : Guid.CreateVersion7(now)).ToList();
+            var updated = await QueryEachAsync(scope, $"""
+                UPDATE runs SET status = @status, finished_at = @finished, error = @error, output_dataclip_id = @output, lease_until = NULL
+                WHERE id = @id AND worker_id = @workerId AND status IN {ActiveStatuses}
+                RETURNING project, work_order_id
+                """, ["id", "workerId", "status", "finished", "error", "output"],
+                completions.Select((c, i) => new object?[] { _dialect.Id(c.RunId), c.WorkerId, c.Status, _dialect.Time(c.FinishedAt), c.Error, _dialect.Id(outputs[i]) }).ToList(),
+                r => (Project: r.GetString(0), WorkOrder: r.GetGuid(1)), ct);
+            var results = new bool[completions.Count];
+            var clips = new List<object?[]>();
+            var steps = new List<object?[]>();
+            var logs = new List<object?[]>();
+            var finished = new List<(Guid WorkOrder, Guid Run, string Status)>();
+            for (var c = 0; c < completions.Count; c++)
+            {
+                if (updated[c] is not { } row) continue;
+                results[c] = true;
+                var completion = completions[c];
+                var runId = _dialect.Id(completion.RunId);
+                finished.Add((row.WorkOrder, completion.RunId, completion.Status));
+                if (outputs[c] is { } outputId) clips.Add(ClipRow(outputId, row.Project, row.WorkOrder, completion.OutputJson!, now));
+                for (var i = 0; i < completion.Steps.Count; i++)
+                {
+                    var step = completion.Steps[i];
+                    Guid? input = step.InputJson is null ? null : Guid.CreateVersion7(now);
+                    Guid? stepOutput = step.OutputJson is null ? null : Guid.CreateVersion7(now);
+                    if (input is { } inId) clips.Add(ClipRow(inId, row.Project, row.WorkOrder, step.InputJson!, now));
+                    if (stepOutput is { } outId) clips.Add(ClipRow(outId, row.Project, row.WorkOrder, step.OutputJson!, now));
+                    steps.Add([_dialect.Id(Guid.CreateVersion7(now)), runId, i, step.StepId, step.Status, _dialect.Time(step.StartedAt),
+                        step.DurationMs, step.AllocatedBytes, step.Error, _dialect.Id(input), _dialect.Id(stepOutput)]);
+                }
+                foreach (var l in completion.Logs) logs.Add([runId, _dialect.Time(l.Time), l.Level, l.StepId, l.Message]);
+            }
+            await InsertRowsAsync(scope, "dataclips", DataclipColumns, clips, ct);
+            await InsertRowsAsync(scope, "step_runs", StepRunColumns, steps, ct);
+            await InsertRowsAsync(scope, "log_lines", LogLineColumns, logs, ct);
+            foreach (var group in finished.GroupBy(f => f.Status))
+                await SetWorkOrdersStatusAsync(scope, group.Select(f => (f.WorkOrder, f.Run)).ToList(), group.Key, now, ct);
+            return results;
+        }, ct);
+    }
+
+    private static readonly string[] StepRunColumns =
+        ["id", "run_id", "ordinal", "step_id", "status", "started_at", "duration_ms", "allocated_bytes", "error", "input_dataclip_id", "output_dataclip_id"];
+
+    private static readonly string[] LogLineColumns = ["run_id", "time", "level", "step_id", "message"];
+
+    /// <summary>A work order's status is its last run's status: sets it for every pair whose run is still the last.
+    /// (A run belongs to one work order, so matching ids against both lists is the same as matching each pair.)</summary>
+    private async Task SetWorkOrdersStatusAsync(WriteScope scope, List<(Guid WorkOrder, Guid Run)> pairs, string status, DateTimeOffset now, CancellationToken ct)
+    {
+        if (pairs.Count == 0) return;
+        if (pairs.Count == 1)
+        {
+            await SetWorkOrderStatusAsync(scope, pairs[0].WorkOrder, pairs[0].Run, status, now, ct);
+            return;
+        }
+        await scope.Connection.ExecuteAsync(Cmd(
+            $"UPDATE work_orders SET status = @status, updated_at = @now WHERE {_dialect.InList("id", "@workOrders")} AND {_dialect.InList("last_run_id", "@runs")}",
+            new
+            {
+                status,
+                now = _dialect.Time(now),
+                workOrders = _dialect.IdList(pairs.Select(p => p.WorkOrder).ToList()),
+                runs = _dialect.IdList(pairs.Select(p => p.Run).ToList()),
+            }, scope, ct));
+    }
+
+    /// <summary>
+    /// Runs one parameterised statement once per row and maps the first row each returns (null when none). Where the
+    /// provider batches commands (PostgreSQL) all of them go in one round trip; otherwise (SQLite, in process) one
+    /// prepared command is reused.
+    /// </summary>
+    [SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The SQL is a constant of this class; every value is a parameter.")]
+    private static async Task<List<T?>> QueryEachAsync<T>(WriteScope scope, string sql, string[] names, List<object?[]> rows, Func<DbDataReader, T> map, CancellationToken ct)
+        where T : struct
+    {
+        var results = new List<T?>(rows.Count);
+        if (scope.Connection.CanCreateBatch)
+        {
+            await using var batch = scope.Connection.CreateBatch();
+            batch.Transaction = scope.Transaction;
+            foreach (var row in rows)
+            {
+                var command = batch.CreateBatchCommand();
+                command.CommandText = sql;
+                for (var c = 0; c < names.Length; c++)
+                {
+                    var parameter = command.CreateParameter();
+                    parameter.ParameterName = names[c];
+                    parameter.Value = row[c] ?? DBNull.Value;
+                    command.Parameters.Add(parameter);
+                }
+                batch.BatchCommands.Add(command);
+            }
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            do
+            {
+                results.Add(await reader.ReadAsync(ct) ? map(reader) : null);
+                while (await reader.ReadAsync(ct))
+                {
+                }
+            }
+            while (await reader.NextResultAsync(ct));
+            return results;
+        }
+        await using var single = scope.Connection.CreateCommand();
+        single.Transaction = scope.Transaction;
+        single.CommandText = sql;
+        foreach (var name in names)
+        {
+            var parameter = single.CreateParameter();
+            parameter.ParameterName = "@" + name;
+            single.Parameters.Add(parameter);
+        }
+        await single.PrepareAsync(ct);
+        foreach (var row in rows)
+        {
+            for (var c = 0; c < names.Length; c++) single.Parameters[c].Value = row[c] ?? DBNull.Value;
+            await using var reader = await single.ExecuteReaderAsync(ct);
+            results.Add(await reader.ReadAsync(ct) ? map(reader) : null);
+        }
+        return results;
+    }
+}
