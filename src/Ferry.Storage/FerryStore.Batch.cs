@@ -69,9 +69,9 @@ public sealed partial class FerryStore
             var rows = await QueryAsync(scope.Connection, scope, $"""
                 UPDATE runs SET {set}
                 WHERE id IN ({target})
-                RETURNING seq, id, work_order_id, project, workflow, version, attempt, start_step, input_dataclip_id
+                RETURNING seq, id, work_order_id, project, workflow, version, attempt, start_step, input_dataclip_id, available_at
                 """, args, r => (Seq: r.GetInt64(0), Run: new ClaimedRun(r.GetGuid(1), r.GetGuid(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetInt32(6), "",
-                    StringOrNull(r, 7), leaseUntil), Input: r.GetGuid(8)), ct);
+                    StringOrNull(r, 7), leaseUntil, _dialect.ReadTime(r, 9)), Input: r.GetGuid(8)), ct);
             if (rows.Count == 0) return [];
             var claimed = rows.OrderBy(c => c.Seq).ToList(); // RETURNING gives no order on PostgreSQL
             await SetWorkOrdersStatusAsync(scope, claimed.Select(c => (c.Run.WorkOrderId, c.Run.RunId)).ToList(), start ? RunStatus.Started : RunStatus.Claimed, now, ct);
