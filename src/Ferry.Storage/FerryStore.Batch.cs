@@ -137,15 +137,16 @@ public sealed partial class FerryStore
             var updated = await QueryEachAsync(scope, $"""
                 UPDATE runs SET status = @status, finished_at = @finished, error = @error, output_dataclip_id = @output, lease_until = NULL
                 WHERE id = @id AND worker_id = @workerId AND status IN {ActiveStatuses}
-                RETURNING project, work_order_id
+                RETURNING project, work_order_id, workflow
                 """, ["id", "workerId", "status", "finished", "error", "output"],
                 completions.Select((c, i) => new object?[] { _dialect.Id(c.RunId), c.WorkerId, c.Status, _dialect.Time(c.FinishedAt), c.Error, _dialect.Id(outputs[i]) }).ToList(),
-                r => (Project: r.GetString(0), WorkOrder: r.GetGuid(1)), ct);
+                r => (Project: r.GetString(0), WorkOrder: r.GetGuid(1), Workflow: r.GetString(2)), ct);
             var results = new bool[completions.Count];
             var clips = new List<object?[]>();
             var steps = new List<object?[]>();
             var logs = new List<object?[]>();
             var finished = new List<(Guid WorkOrder, Guid Run, string Status)>();
+            var cursors = new List<(string Project, string Workflow, string Json)>();
             for (var c = 0; c < completions.Count; c++)
             {
                 if (updated[c] is not { } row) continue;
@@ -153,17 +154,28 @@ public sealed partial class FerryStore
                 var completion = completions[c];
                 var runId = _dialect.Id(completion.RunId);
                 finished.Add((row.WorkOrder, completion.RunId, completion.Status));
-                if (outputs[c] is { } outputId) clips.Add(ClipRow(outputId, row.Project, row.WorkOrder, completion.OutputJson!, now));
+                // A state handed from one step to the next (and the last step's output, which is the run's) is stored
+                // once: equal JSON texts share one dataclip within a run.
+                var clipIds = new Dictionary<string, Guid>(StringComparer.Ordinal);
+                Guid? Clip(string? json, Guid? id = null)
+                {
+                    if (json is null) return null;
+                    if (clipIds.TryGetValue(json, out var known)) return known;
+                    var clipId = id ?? Guid.CreateVersion7(now);
+                    clipIds[json] = clipId;
+                    clips.Add(ClipRow(clipId, row.Project, row.WorkOrder, json, now));
+                    return clipId;
+                }
+                Clip(completion.OutputJson, outputs[c]);
                 for (var i = 0; i < completion.Steps.Count; i++)
                 {
                     var step = completion.Steps[i];
-                    Guid? input = step.InputJson is null ? null : Guid.CreateVersion7(now);
-                    Guid? stepOutput = step.OutputJson is null ? null : Guid.CreateVersion7(now);
-                    if (input is { } inId) clips.Add(ClipRow(inId, row.Project, row.WorkOrder, step.InputJson!, now));
-                    if (stepOutput is { } outId) clips.Add(ClipRow(outId, row.Project, row.WorkOrder, step.OutputJson!, now));
+                    var input = Clip(step.InputJson);
+                    var stepOutput = Clip(step.OutputJson);
                     steps.Add([_dialect.Id(Guid.CreateVersion7(now)), runId, i, step.StepId, step.Status, _dialect.Time(step.StartedAt),
                         step.DurationMs, step.AllocatedBytes, step.Error, _dialect.Id(input), _dialect.Id(stepOutput)]);
                 }
+                if (completion.CursorJson is { } cursor) cursors.Add((row.Project, row.Workflow, cursor));
                 foreach (var l in completion.Logs) logs.Add([runId, _dialect.Time(l.Time), l.Level, l.StepId, l.Message]);
             }
             await InsertRowsAsync(scope, "dataclips", DataclipColumns, clips, ct);
@@ -171,6 +183,7 @@ public sealed partial class FerryStore
             await InsertRowsAsync(scope, "log_lines", LogLineColumns, logs, ct);
             foreach (var group in finished.GroupBy(f => f.Status))
                 await SetWorkOrdersStatusAsync(scope, group.Select(f => (f.WorkOrder, f.Run)).ToList(), group.Key, now, ct);
+            foreach (var (project, workflow, json) in cursors) await UpsertCursorAsync(scope, project, workflow, json, now, ct);
             return results;
         }, ct);
     }

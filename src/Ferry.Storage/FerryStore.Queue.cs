@@ -162,48 +162,10 @@ public sealed partial class FerryStore
             throw new ArgumentException(
                 $"RunCompletion.Status '{completion.Status}' is not a final state a worker reports; use one of {string.Join(", ", RunStatus.Completions)}.", nameof(completion));
         }
-        var now = Now;
-        return WriteAsync(async scope =>
-        {
-            var output = completion.OutputJson is null ? (Guid?)null : Guid.CreateVersion7(now);
-            var updated = await QueryAsync(scope.Connection, scope, $"""
-                UPDATE runs SET status = @status, finished_at = @finished, error = @error, output_dataclip_id = @output, lease_until = NULL
-                WHERE id = @id AND worker_id = @workerId AND status IN {ActiveStatuses}
-                RETURNING project, work_order_id
-                """, new
-            {
-                id = _dialect.Id(completion.RunId),
-                // SQLite binds parameter names case-sensitively: name every member as it is written in the SQL.
-                workerId = completion.WorkerId,
-                status = completion.Status,
-                finished = _dialect.Time(completion.FinishedAt),
-                error = completion.Error,
-                output = _dialect.Id(output),
-            }, r => (Project: r.GetString(0), WorkOrder: r.GetGuid(1)), ct);
-            if (updated.Count == 0) return false;
-            var (project, workOrderId) = updated[0];
-            var clips = new List<object?[]>();
-            if (output is { } outputId) clips.Add(ClipRow(outputId, project, workOrderId, completion.OutputJson!, now));
-            var steps = new List<object?[]>();
-            for (var i = 0; i < completion.Steps.Count; i++)
-            {
-                var step = completion.Steps[i];
-                Guid? input = step.InputJson is null ? null : Guid.CreateVersion7(now);
-                Guid? stepOutput = step.OutputJson is null ? null : Guid.CreateVersion7(now);
-                if (input is { } inId) clips.Add(ClipRow(inId, project, workOrderId, step.InputJson!, now));
-                if (stepOutput is { } outId) clips.Add(ClipRow(outId, project, workOrderId, step.OutputJson!, now));
-                steps.Add([_dialect.Id(Guid.CreateVersion7(now)), _dialect.Id(completion.RunId), i, step.StepId, step.Status, _dialect.Time(step.StartedAt),
-                    step.DurationMs, step.AllocatedBytes, step.Error, _dialect.Id(input), _dialect.Id(stepOutput)]);
-            }
-            await InsertRowsAsync(scope, "dataclips", DataclipColumns, clips, ct);
-            await InsertRowsAsync(scope, "step_runs",
-                ["id", "run_id", "ordinal", "step_id", "status", "started_at", "duration_ms", "allocated_bytes", "error", "input_dataclip_id", "output_dataclip_id"], steps, ct);
-            await InsertRowsAsync(scope, "log_lines", ["run_id", "time", "level", "step_id", "message"],
-                completion.Logs.Select(l => new object?[] { _dialect.Id(completion.RunId), _dialect.Time(l.Time), l.Level, l.StepId, l.Message }).ToList(), ct);
-            await SetWorkOrderStatusAsync(scope, workOrderId, completion.RunId, completion.Status, now, ct);
-            return true;
-        }, ct);
+        return CompleteOneAsync(completion, ct);
     }
+
+    private async Task<bool> CompleteOneAsync(RunCompletion completion, CancellationToken ct) => (await CompleteManyAsync([completion], ct))[0];
 
     /// <summary>
     /// Appends log lines of a run while it is in flight (workers flush them in batches, so the console can tail a long

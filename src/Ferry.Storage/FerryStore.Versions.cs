@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Dapper;
+using Ferry.Storage.Dialects;
 
 namespace Ferry.Storage;
 
@@ -67,11 +68,14 @@ public sealed partial class FerryStore
     public Task SetCursorAsync(string project, string workflow, string json, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(json);
-        var now = _dialect.Time(Now);
-        // ON CONFLICT … DO UPDATE is the same text in SQLite (3.24+) and PostgreSQL, so upserts need no dialect.
-        return WriteAsync(scope => scope.Connection.ExecuteAsync(Cmd("""
+        var now = Now;
+        return WriteAsync(scope => UpsertCursorAsync(scope, project, workflow, json, now, ct), ct);
+    }
+
+    // ON CONFLICT … DO UPDATE is the same text in SQLite (3.24+) and PostgreSQL, so upserts need no dialect.
+    private Task<int> UpsertCursorAsync(WriteScope scope, string project, string workflow, string json, DateTimeOffset now, CancellationToken ct) =>
+        scope.Connection.ExecuteAsync(Cmd("""
             INSERT INTO cursors (project, workflow, value, updated_at) VALUES (@project, @workflow, @json, @now)
             ON CONFLICT (project, workflow) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-            """, new { project, workflow, json, now }, scope, ct)), ct);
-    }
+            """, new { project, workflow, json, now = _dialect.Time(now) }, scope, ct));
 }

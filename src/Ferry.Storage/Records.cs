@@ -86,7 +86,10 @@ public sealed record StepRunData(
 
 public sealed record LogLineData(DateTimeOffset Time, string Level, string? StepId, string Message);
 
-/// <summary>The end of a run, written in one transaction with its step runs, logs and dataclips.</summary>
+/// <summary>
+/// The end of a run, written in one transaction with its step runs, logs, dataclips and, when the run moved it, the
+/// workflow's cursor (so the next run of the flow never reads a cursor older than the last completed run's).
+/// </summary>
 public sealed record RunCompletion(
     Guid RunId,
     string WorkerId,
@@ -95,7 +98,11 @@ public sealed record RunCompletion(
     string? Error,
     string? OutputJson,
     IReadOnlyList<StepRunData> Steps,
-    IReadOnlyList<LogLineData> Logs);
+    IReadOnlyList<LogLineData> Logs)
+{
+    /// <summary>The workflow's new cursor (JSON), stored only when the completion is accepted; null leaves it as it is.</summary>
+    public string? CursorJson { get; init; }
+}
 
 /// <summary>A run whose lease ran out; <paramref name="RetryRunId"/> is the new run when its policy allowed a retry.</summary>
 public sealed record LostRun(Guid RunId, Guid WorkOrderId, string Project, string Workflow, int Attempt, Guid? RetryRunId, DateTimeOffset? RetryAt);

@@ -2,6 +2,7 @@ using System.Text;
 using Ferry.Engine;
 using Ferry.Json;
 using Ferry.Server.Projects;
+using Ferry.Server.Webhooks;
 using Ferry.Storage;
 
 namespace Ferry.Server.Queue;
@@ -19,18 +20,25 @@ public sealed class RunSignal : IDisposable
 }
 
 /// <summary>
-/// Claims runs from the queue (the runs table) under the concurrency limits of ferry.yaml and executes them with the
-/// engine, on the version the work order was created for, within the workflow's time limit; keeps the claim alive with
-/// heartbeats, stops a run that is cancelled, and stores the outcome, steps, logs and dataclips in one commit. On
-/// shutdown, runs still going when the host's shutdown timeout ends are handed back to the queue.
+/// Claims runs from the queue (the runs table) in batches, under the concurrency limits of ferry.yaml, and executes
+/// them with the engine, on the version the work order was created for, within the workflow's time limit; keeps each
+/// claim alive with heartbeats, stops a run that is cancelled, and stores outcomes (steps, logs, dataclips, the cursor)
+/// through a group commit: one transaction for the runs that finished together. On shutdown, runs still going when the
+/// host's shutdown timeout ends are handed back to the queue.
 /// </summary>
 public sealed partial class RunWorker(
     FerryStore store, DeployedProjects projects, ProjectCredentials credentials, RunSignal signal, ClaimLimits limits, ServerOptions options,
     Metrics.FerryMetrics metrics, RunCompletions completions, ILogger<RunWorker> logger)
     : BackgroundService
 {
+    /// <summary>Finished runs waiting for their commit, at most this many per worker slot (memory stays bounded).</summary>
+    private const int UnsettledPerSlot = 8;
+
     private readonly string _workerId = $"{Environment.MachineName}/{Environment.ProcessId}";
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, InFlight> _inFlight = new();
+    private readonly SemaphoreSlim _slots = new(options.Workers, Math.Max(1, options.Workers));
+    private readonly SemaphoreSlim _unsettled = new(options.Workers * UnsettledPerSlot, Math.Max(1, options.Workers * UnsettledPerSlot));
+    private readonly GroupCommitter<RunCompletion, bool> _committer = new((batch, ct) => store.CompleteManyAsync(batch, ct));
 
     private sealed record InFlight(string WorkerId, CancellationTokenSource Stop)
     {
@@ -38,11 +46,25 @@ public sealed partial class RunWorker(
         public bool HandedBack { get; set; }
     }
 
-    /// <summary>Runs this process is executing now.</summary>
+    /// <summary>Runs this process is executing (or committing) now.</summary>
     public int InFlightCount => _inFlight.Count;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, options.Workers).Select(i => LoopAsync($"{_workerId}/{i}", stoppingToken)));
+    /// <summary>Transactions that stored finished runs so far (each covers the runs that finished together).</summary>
+    public long CompletionCommits => _committer.Commits;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (options.Workers <= 0) return;
+        var running = new List<Task>();
+        await ClaimLoopAsync(running, stoppingToken);
+        // Shutdown: claimed runs are finished (the host waits up to its shutdown timeout; then StopAsync hands the rest
+        // back). Cancelling them here would end acknowledged input as `cancelled` for good.
+        lock (running) running.RemoveAll(t => t.IsCompleted);
+        Task[] left;
+        lock (running) left = [.. running];
+        await Task.WhenAll(left);
+        await _committer.StopAsync(CancellationToken.None);
+    }
 
     /// <summary>
     /// Lets in-flight runs finish until the host's shutdown timeout ends (<see cref="ServerOptions.ShutdownTimeout"/>);
@@ -66,87 +88,134 @@ public sealed partial class RunWorker(
         foreach (var (_, run) in left) await run.Stop.CancelAsync();
     }
 
-    private async Task LoopAsync(string workerId, CancellationToken ct)
+    public override void Dispose()
+    {
+        _slots.Dispose();
+        _unsettled.Dispose();
+        base.Dispose();
+    }
+
+    /// <summary>
+    /// Waits for a free slot, then claims as many runs as there are free slots in one transaction (started at once),
+    /// and starts each; sleeps on the intake signal (or the poll interval) when the queue has nothing for it.
+    /// </summary>
+    private async Task ClaimLoopAsync(List<Task> running, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
-            ClaimedRun? claimed;
+            try
+            {
+                await _slots.WaitAsync(ct);
+                await _unsettled.WaitAsync(ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            // One slot is held; take every other free one too, so a busy queue is claimed in batches.
+            var held = 1;
+            while (held < FerryStore.MaxClaimBatch && _slots.Wait(0, CancellationToken.None))
+            {
+                if (_unsettled.Wait(0, CancellationToken.None)) { held++; continue; }
+                _slots.Release();
+                break;
+            }
+
+            IReadOnlyList<ClaimedRun> claimed;
             ClaimLimitSet limitSet;
             try
             {
                 limitSet = await limits.GetAsync(ct);
-                claimed = await store.ClaimAsync(limitSet.For(workerId, options.Lease), ct);
-                if (claimed is not null && limitSet.IsOlderThan(claimed))
+                claimed = await store.ClaimManyAsync(limitSet.For(_workerId, options.Lease), held, start: true, ct);
+                if (claimed.Any(limitSet.IsOlderThan))
                 {
-                    // A run of a version deployed since the limits this claim used were built: claim it again under that
-                    // version's limits (its place in the queue is kept).
+                    // Runs of a version deployed since the limits this claim used were built: claim them again under that
+                    // version's limits (their place in the queue is kept).
                     limitSet = await limits.RefreshAsync(ct);
-                    if (limitSet.Limits(claimed.Project))
+                    var again = claimed.Where(r => limitSet.Limits(r.Project)).ToArray();
+                    if (again.Length > 0)
                     {
-                        await store.RequeueAsync([(claimed.RunId, workerId)], ct);
-                        continue;
+                        await store.RequeueAsync(again.Select(r => (r.RunId, _workerId)).ToArray(), ct);
+                        claimed = claimed.Except(again).ToArray();
                     }
                 }
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
             catch (Exception e)
             {
+                Release(held);
+                if (e is OperationCanceledException && ct.IsCancellationRequested) return;
                 LogClaimFailed(logger, e);
                 await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 continue;
             }
-            if (claimed is null)
+
+            Release(held - claimed.Count);
+            var now = options.Clock.GetUtcNow();
+            foreach (var run in claimed)
+            {
+                metrics.RunClaimed(TimeSpan.FromTicks(Math.Max(0, (now - run.AvailableAt).Ticks)));
+                var task = RunAsync(run, limitSet.Any);
+                lock (running)
+                {
+                    running.RemoveAll(t => t.IsCompleted);
+                    running.Add(task);
+                }
+            }
+            if (claimed.Count == 0)
             {
                 try { await signal.WaitAsync(options.PollInterval, ct); }
                 catch (OperationCanceledException) { return; }
-                continue;
             }
-            metrics.RunClaimed(TimeSpan.FromTicks(Math.Max(0, (options.Clock.GetUtcNow() - claimed.AvailableAt).Ticks)));
-            try
-            {
-                // A claimed run is finished even when shutdown begins: the host waits for it up to its shutdown timeout
-                // (then StopAsync hands it back), and a process that dies first leaves it to the janitor (lost, then
-                // retried). Cancelling it here would end acknowledged input as `cancelled` for good.
-                await RunClaimedAsync(workerId, claimed);
-            }
-            catch (Exception e)
-            {
-                // The store failed (e.g. the database went away): the run stays claimed and the janitor reclaims it.
-                // One failure must not end this worker, nor (through the host) the server.
-                LogRunFailed(logger, claimed.RunId, e);
-            }
-            // Workers idle because of a limit may take the next run of this workflow now.
-            if (limitSet.Any) signal.Pulse();
         }
     }
 
-    private async Task RunClaimedAsync(string workerId, ClaimedRun run)
+    private void Release(int count)
     {
+        if (count <= 0) return;
+        _slots.Release(count);
+        _unsettled.Release(count);
+    }
+
+    /// <summary>Executes one claimed run, then stores its outcome through the group commit.</summary>
+    private async Task RunAsync(ClaimedRun run, bool limited)
+    {
+        await Task.Yield(); // the claim loop goes on claiming while this run executes
         using var stop = new CancellationTokenSource();
-        var inFlight = new InFlight(workerId, stop);
+        var inFlight = new InFlight(_workerId, stop);
         _inFlight[run.RunId] = inFlight;
+        var slotHeld = true;
         try
         {
-            await ExecuteRunAsync(workerId, run, inFlight);
+            var completion = await ExecuteRunAsync(run, inFlight);
+            // The engine is done: the slot goes to the next run while this one waits for its commit.
+            _slots.Release();
+            slotHeld = false;
+            // Handed back on shutdown: the run is available again and another worker runs it from the start.
+            if (inFlight.HandedBack) return;
+            // A refused completion (the run was cancelled or declared lost meanwhile) stores nothing, not even the cursor.
+            if (await _committer.SubmitAsync(completion)) completions.Completed(completion);
+        }
+        catch (Exception e)
+        {
+            // The store failed (e.g. the database went away): the run stays started and the janitor reclaims it.
+            // One failure must not end this worker, nor (through the host) the server.
+            LogRunFailed(logger, run.RunId, e);
         }
         finally
         {
             _inFlight.TryRemove(run.RunId, out _);
+            if (slotHeld) _slots.Release();
+            _unsettled.Release();
+            // Claims held back by a limit may take the next run of this workflow now.
+            if (limited) signal.Pulse();
         }
     }
 
-    private async Task ExecuteRunAsync(string workerId, ClaimedRun run, InFlight inFlight)
+    private async Task<RunCompletion> ExecuteRunAsync(ClaimedRun run, InFlight inFlight)
     {
         var ct = CancellationToken.None;
-        // False: the run was cancelled (or taken over) after the claim; there is nothing to do.
-        if (!await store.MarkStartedAsync(run.RunId, workerId, ct)) return;
         using var watchStop = new CancellationTokenSource();
-        var watch = WatchAsync(run, workerId, inFlight.Stop, watchStop.Token);
-        RunCompletion completion;
-        string? cursorJson = null;
+        var watch = WatchAsync(run, inFlight.WorkerId, inFlight.Stop, watchStop.Token);
         try
         {
             var workspace = await projects.GetAsync(run.Project, run.Version, ct);
@@ -167,36 +236,38 @@ public sealed partial class RunWorker(
                 Timeout = plan.Timeout,
                 TimeoutSource = plan.TimeoutSource,
             });
-            if (result.CursorChanged) cursorJson = Js.ToJson(result.Cursor);
             foreach (var step in result.Steps) metrics.StepFinished(step.Duration);
             metrics.RunFinished(result.Status.ToString().ToLowerInvariant(), result.Duration);
-            completion = Completion(run, workerId, result, projects.VersionFolder(run.Project, run.Version));
+            return Completion(run, inFlight.WorkerId, result, projects.VersionFolder(run.Project, run.Version)) with
+            {
+                CursorJson = result.CursorChanged ? Js.ToJson(result.Cursor) : null,
+            };
         }
         catch (Exception e)
         {
             // The run could not start (its version no longer compiles, a credential cannot be decrypted…).
-            completion = new RunCompletion(run.RunId, workerId, Storage.RunStatus.Exception, DateTimeOffset.UtcNow, e.Message, null, [], []);
+            return new RunCompletion(run.RunId, inFlight.WorkerId, Storage.RunStatus.Exception, DateTimeOffset.UtcNow, e.Message, null, [], []);
         }
         finally
         {
             await watchStop.CancelAsync();
             await watch;
         }
-        // Handed back on shutdown: the run is available again and another worker runs it from the start.
-        if (inFlight.HandedBack) return;
-        // A refused completion (the run was cancelled or declared lost meanwhile) must not move the cursor either.
-        var completed = await store.CompleteAsync(completion, CancellationToken.None);
-        if (completed) completions.Completed(completion);
-        if (completed && cursorJson is not null) await store.SetCursorAsync(run.Project, run.Workflow, cursorJson, CancellationToken.None);
     }
+
     private RunCompletion Completion(ClaimedRun run, string workerId, RunResult result, string versionFolder)
     {
         string? Relative(string? text) => text is null ? null : DeployedProjects.ProjectRelative(text, versionFolder);
+        // A state object handed on unchanged (one step's output is the next step's input) is serialised once.
+        var serialised = new Dictionary<JsObject, string>(ReferenceEqualityComparer.Instance);
         string? Clip(JsObject? state)
         {
             if (state is null) return null;
+            if (serialised.TryGetValue(state, out var known)) return known;
             var json = Js.ToJson(state);
-            return json.Length <= options.MaxDataclipBytes ? json : Js.ToJson(new { truncated = true, bytes = json.Length, note = "larger than the dataclip limit" });
+            json = json.Length <= options.MaxDataclipBytes ? json : Js.ToJson(new { truncated = true, bytes = json.Length, note = "larger than the dataclip limit" });
+            serialised[state] = json;
+            return json;
         }
         return new RunCompletion(
             run.RunId,
