@@ -74,8 +74,14 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
     }
 
     /// <summary>Turns paths under a server folder into project-relative ones (<c>jobs/x.csx</c>) in a user-facing text.</summary>
-    public static string ProjectRelative(string text, string folder) =>
-        text.Replace(Path.GetFullPath(folder) + Path.DirectorySeparatorChar, "", StringComparison.Ordinal);
+    public static string ProjectRelative(string text, string folder)
+    {
+        // Locations are written with the full path, or relative to the working directory (as the CLI shows them).
+        var full = Path.GetFullPath(folder);
+        text = text.Replace(full + Path.DirectorySeparatorChar, "", StringComparison.Ordinal);
+        var relative = Path.GetRelativePath(Environment.CurrentDirectory, full);
+        return relative == full ? text : text.Replace(relative + Path.DirectorySeparatorChar, "", StringComparison.Ordinal);
+    }
 
     /// <summary>The folder a version is compiled from (error texts of its runs are made relative to it).</summary>
     public string VersionFolder(string project, int version) =>
