@@ -1,3 +1,4 @@
+using Ferry.Server.Auth;
 using Ferry.Server.Metrics;
 using Ferry.Server.Webhooks;
 
@@ -53,7 +54,10 @@ public static class Extensions
                 .WithSummary("Receive a webhook: 202 {workOrderId, runId} once durably stored; 401/404/413/415/400/503 as problem JSON.");
 
             // Custom paths (`path:` of a webhook trigger). A catch-all has the lowest route precedence: every other endpoint wins.
+            // Like /i/…, it is open to every caller (triggers carry their own auth), also when the path starts with /api:
+            // a POST to an unknown /api path answers 404 there, not 403 for lack of an access requirement.
             app.MapPost("/{**path}", (HttpContext ctx, WebhookIntake intake) => intake.HandlePathAsync(ctx, ctx.Request.Path.Value ?? "/"))
+                .AllowAnonymousAccess()
                 .WithName("WebhookIntakeCustomPath").WithTags("Intake")
                 .WithSummary("Receive a webhook on a trigger's custom path (ferry.yaml `path:`); answers as POST /i/{project}/{workflow}/{trigger}.");
         }

@@ -40,8 +40,8 @@ internal static class ServeCommand
                     if (server.KeyNotice is not null) o.Failure(server.KeyNotice);
                     if (server.InitialToken is not null)
                     {
-                        o.Success("First start: an admin API token was created. It is shown only now; keep it (e.g. export FERRY_TOKEN=…):");
-                        Output.Stdout(server.InitialToken);
+                        o.Success("First start: an API token for the server admin 'admin' was created. It is shown only now; keep it:");
+                        Output.Stdout($"export FERRY_TOKEN={server.InitialToken}");
                     }
                     o.Info($"Ferry serving on {options.Urls} ({(options.Database is null ? $"SQLite in {Path.GetFullPath(options.DataDirectory)}" : "PostgreSQL")}).");
                     await server.App.StartAsync(cancel);

@@ -27,6 +27,18 @@ public abstract class AccessTests
     }
 
     [Fact]
+    public async Task An_unknown_api_path_answers_404_for_everyone_not_403()
+    {
+        await using var server = await StartAsync();
+
+        using var signedIn = await server.Api.PostAsync("/api/no-such-thing", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+        using var anonymous = await server.Client.PostAsync("/api/no-such-thing", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.NotFound, signedIn.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, anonymous.StatusCode);
+    }
+
+    [Fact]
     public async Task Expired_and_revoked_tokens_get_a_401_that_says_which_and_what_to_do()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);

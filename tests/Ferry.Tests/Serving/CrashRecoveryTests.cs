@@ -102,7 +102,7 @@ public sealed class CrashRecoveryTests : IDisposable
         info.Environment["FERRY_CACHE_DIR"] = Path.Combine(data, "cli-cache");
         var process = Process.Start(info)!;
         var token = "";
-        process.OutputDataReceived += (_, e) => { if (e.Data?.StartsWith("ferry_", StringComparison.Ordinal) == true) token = e.Data; };
+        process.OutputDataReceived += (_, e) => { if (e.Data?.StartsWith("export FERRY_TOKEN=", StringComparison.Ordinal) == true) token = e.Data["export FERRY_TOKEN=".Length..]; };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
