@@ -18,30 +18,33 @@ public sealed partial class FerryStore
         if (batch.Count == 0) return Task.FromResult<IReadOnlyList<EnqueuedRun>>([]);
         for (var i = 0; i < batch.Count; i++) Validate(batch[i], i);
         var now = Now;
+        return WriteAsync(scope => InsertWorkOrdersAsync(scope, batch, now, ct), ct);
+    }
+
+    /// <summary>Inserts work orders with their input dataclips and first runs inside the caller's transaction.</summary>
+    private async Task<IReadOnlyList<EnqueuedRun>> InsertWorkOrdersAsync(WriteScope scope, IReadOnlyList<NewWorkOrder> batch, DateTimeOffset now, CancellationToken ct)
+    {
         var ids = batch.Select(_ => new EnqueuedRun(Guid.CreateVersion7(now), Guid.CreateVersion7(now))).ToList();
         var inputs = batch.Select(_ => Guid.CreateVersion7(now)).ToList();
-        return WriteAsync<IReadOnlyList<EnqueuedRun>>(async scope =>
-        {
-            await InsertRowsAsync(scope, "dataclips", DataclipColumns,
-                batch.Select((w, i) => new object?[] { _dialect.Id(inputs[i]), w.Project, _dialect.Id(ids[i].WorkOrderId), w.InputJson, Encoding.UTF8.GetByteCount(w.InputJson), _dialect.Time(now) }).ToList(), ct);
-            await InsertRowsAsync(scope, "work_orders",
-                ["id", "project", "workflow", "trigger_name", "version", "status", "input_dataclip_id", "request_meta",
-                 "retry_attempts", "retry_backoff_ms", "retry_max_backoff_ms", "last_run_id", "created_at", "updated_at"],
-                batch.Select((w, i) =>
+        await InsertRowsAsync(scope, "dataclips", DataclipColumns,
+            batch.Select((w, i) => new object?[] { _dialect.Id(inputs[i]), w.Project, _dialect.Id(ids[i].WorkOrderId), w.InputJson, Encoding.UTF8.GetByteCount(w.InputJson), _dialect.Time(now) }).ToList(), ct);
+        await InsertRowsAsync(scope, "work_orders",
+            ["id", "project", "workflow", "trigger_name", "version", "status", "input_dataclip_id", "request_meta",
+             "retry_attempts", "retry_backoff_ms", "retry_max_backoff_ms", "last_run_id", "created_at", "updated_at"],
+            batch.Select((w, i) =>
+            {
+                var retry = w.Retry ?? RetryPolicy.None;
+                return new object?[]
                 {
-                    var retry = w.Retry ?? RetryPolicy.None;
-                    return new object?[]
-                    {
-                        _dialect.Id(ids[i].WorkOrderId), w.Project, w.Workflow, w.Trigger, w.Version, RunStatus.Available, _dialect.Id(inputs[i]),
-                        w.RequestMetaJson, retry.Attempts, (long)retry.Backoff.TotalMilliseconds, (long)retry.MaxBackoff.TotalMilliseconds,
-                        _dialect.Id(ids[i].RunId), _dialect.Time(now), _dialect.Time(now),
-                    };
-                }).ToList(), ct);
-            await InsertRowsAsync(scope, "runs", RunColumnsForInsert,
-                batch.Select((w, i) => RunRow(ids[i].RunId, ids[i].WorkOrderId, w.Project, w.Workflow, w.Version, 1, w.StartStep, inputs[i],
-                    w.AvailableAt is { } at && at > now ? at : now, now)).ToList(), ct);
-            return ids;
-        }, ct);
+                    _dialect.Id(ids[i].WorkOrderId), w.Project, w.Workflow, w.Trigger, w.Version, RunStatus.Available, _dialect.Id(inputs[i]),
+                    w.RequestMetaJson, retry.Attempts, (long)retry.Backoff.TotalMilliseconds, (long)retry.MaxBackoff.TotalMilliseconds,
+                    _dialect.Id(ids[i].RunId), _dialect.Time(now), _dialect.Time(now),
+                };
+            }).ToList(), ct);
+        await InsertRowsAsync(scope, "runs", RunColumnsForInsert,
+            batch.Select((w, i) => RunRow(ids[i].RunId, ids[i].WorkOrderId, w.Project, w.Workflow, w.Version, 1, w.StartStep, inputs[i],
+                w.AvailableAt is { } at && at > now ? at : now, now)).ToList(), ct);
+        return ids;
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Text;
 using Dapper;
 
 namespace Ferry.Storage;
@@ -65,9 +64,6 @@ public sealed partial class FerryStore
         ArgumentNullException.ThrowIfNull(order.InputJson);
         if (order.Version < 1) throw new ArgumentException($"order.Version is {order.Version}; use a deployed version (1 or more).", nameof(order));
         var now = Now;
-        var ids = new EnqueuedRun(Guid.CreateVersion7(now), Guid.CreateVersion7(now));
-        var input = Guid.CreateVersion7(now);
-        var retry = order.Retry ?? RetryPolicy.None;
         return WriteAsync<EnqueuedRun?>(async scope =>
         {
             var key = new { project = order.Project, workflow = order.Workflow, trigger = order.Trigger, tick = _dialect.Time(tick), now = _dialect.Time(now) };
@@ -87,33 +83,7 @@ public sealed partial class FerryStore
                     """, key, scope, ct));
                 if (moved == 0) return null;
             }
-            await scope.Connection.ExecuteAsync(Cmd("""
-                INSERT INTO dataclips (id, project, work_order_id, body, size_bytes, created_at) VALUES (@id, @project, @workOrder, @body, @size, @now)
-                """, new
-            {
-                id = _dialect.Id(input), project = order.Project, workOrder = _dialect.Id(ids.WorkOrderId), body = order.InputJson,
-                size = (long)Encoding.UTF8.GetByteCount(order.InputJson), now = _dialect.Time(now),
-            }, scope, ct));
-            await scope.Connection.ExecuteAsync(Cmd("""
-                INSERT INTO work_orders (id, project, workflow, trigger_name, version, status, input_dataclip_id, request_meta,
-                    retry_attempts, retry_backoff_ms, retry_max_backoff_ms, last_run_id, created_at, updated_at)
-                VALUES (@id, @project, @workflow, @trigger, @version, 'available', @input, @meta, @attempts, @backoff, @maxBackoff, @run, @now, @now)
-                """, new
-            {
-                id = _dialect.Id(ids.WorkOrderId), project = order.Project, workflow = order.Workflow, trigger = order.Trigger, version = order.Version,
-                input = _dialect.Id(input), meta = order.RequestMetaJson, attempts = retry.Attempts, backoff = (long)retry.Backoff.TotalMilliseconds,
-                maxBackoff = (long)retry.MaxBackoff.TotalMilliseconds, run = _dialect.Id(ids.RunId), now = _dialect.Time(now),
-            }, scope, ct));
-            await scope.Connection.ExecuteAsync(Cmd("""
-                INSERT INTO runs (id, work_order_id, project, workflow, version, attempt, status, start_step, input_dataclip_id, available_at, created_at)
-                VALUES (@id, @workOrder, @project, @workflow, @version, 1, 'available', @startStep, @input, @available, @now)
-                """, new
-            {
-                id = _dialect.Id(ids.RunId), workOrder = _dialect.Id(ids.WorkOrderId), project = order.Project, workflow = order.Workflow,
-                version = order.Version, startStep = order.StartStep, input = _dialect.Id(input),
-                available = _dialect.Time(order.AvailableAt is { } at && at > now ? at : now), now = _dialect.Time(now),
-            }, scope, ct));
-            return ids;
+            return (await InsertWorkOrdersAsync(scope, [order], now, ct))[0];
         }, ct);
     }
 

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
 using Ferry.Adaptors;
 using Ferry.Diagnostics;
 using Ferry.Engine;
@@ -77,7 +77,7 @@ internal static class DryRunApi
         }
 
         // As `ferry run --test`: a step whose credential has no values still runs; its writes are recorded, a live read fails clearly.
-        var credentials = await vault.LoadAsync(project, ct);
+        var credentials = new Dictionary<string, JsObject>(await vault.LoadAsync(project, ct), StringComparer.Ordinal);
         var warnings = new List<string>();
         foreach (var missing in plan.Steps.Select(s => s.Credential).OfType<string>().Distinct().Where(c => !credentials.ContainsKey(c)))
         {

@@ -60,7 +60,7 @@ internal static class ProjectsApi
         api.MapDelete("/projects/{project}/credentials/{name}", async (string project, string name, HttpContext http, FerryStore store, ProjectCredentials credentials, Audit audit, CancellationToken ct) =>
         {
             var before = await CredentialAudit.DescribeAsync(credentials, store, project, name, ct);
-            if (!await store.DeleteCredentialAsync(project, name, ct))
+            if (!await credentials.DeleteAsync(project, name, ct))
                 return Problems.NotFound($"Project '{project}' has no credential '{name}' set. GET /api/projects/{project}/credentials lists them.", "name");
             await audit.RecordAsync(http, "credential.delete", project, name, before, null);
             return Results.NoContent();

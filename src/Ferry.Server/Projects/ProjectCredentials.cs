@@ -4,17 +4,41 @@ using Ferry.Storage;
 
 namespace Ferry.Server.Projects;
 
-/// <summary>A project's credentials: encrypted by the vault before they are stored, decrypted only to run.</summary>
-public sealed class ProjectCredentials(FerryStore store, CredentialVault vault)
+/// <summary>
+/// A project's credentials: encrypted by the vault before they are stored, decrypted only to run. The decrypted set
+/// of a project is kept in memory for <see cref="CacheFor"/> (every run and every authenticated webhook needs it), and
+/// dropped at once when this process changes a credential; a change made through another process on the same
+/// database shows within that time.
+/// </summary>
+public sealed class ProjectCredentials(FerryStore store, CredentialVault vault, ServerOptions options)
 {
-    public Task SaveAsync(string project, string name, string adaptor, JsObject values, CancellationToken ct = default) =>
-        store.SaveCredentialAsync(project, name, adaptor, vault.Encrypt(values, VaultName(project, name)), ct);
+    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(2);
 
-    /// <summary>Every credential of the project, decrypted, by name.</summary>
-    public async Task<Dictionary<string, JsObject>> LoadAsync(string project, CancellationToken ct = default)
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTimeOffset LoadedAt, IReadOnlyDictionary<string, JsObject> Values)> _cache =
+        new(StringComparer.Ordinal);
+
+    public async Task SaveAsync(string project, string name, string adaptor, JsObject values, CancellationToken ct = default)
     {
+        await store.SaveCredentialAsync(project, name, adaptor, vault.Encrypt(values, VaultName(project, name)), ct);
+        _cache.TryRemove(project, out _);
+    }
+
+    /// <summary>Deletes a credential's values; false when it had none.</summary>
+    public async Task<bool> DeleteAsync(string project, string name, CancellationToken ct = default)
+    {
+        var deleted = await store.DeleteCredentialAsync(project, name, ct);
+        _cache.TryRemove(project, out _);
+        return deleted;
+    }
+
+    /// <summary>Every credential of the project, decrypted, by name. Callers must not change the values (the engine clones them).</summary>
+    public async Task<IReadOnlyDictionary<string, JsObject>> LoadAsync(string project, CancellationToken ct = default)
+    {
+        var now = options.Clock.GetUtcNow();
+        if (_cache.TryGetValue(project, out var cached) && now - cached.LoadedAt < CacheFor && now >= cached.LoadedAt) return cached.Values;
         var result = new Dictionary<string, JsObject>(StringComparer.Ordinal);
         foreach (var record in await store.ListCredentialsAsync(project, ct)) result[record.Name] = vault.Decrypt(record.Envelope, VaultName(project, record.Name));
+        _cache[project] = (now, result);
         return result;
     }
 
