@@ -213,15 +213,7 @@ public sealed partial class FerryStore
         {
             throw new ArgumentException($"limit must be between 1 and {AuditQuery.MaxLimit}, got {query.Limit}.", nameof(query));
         }
-        long? after = null;
-        if (query.After is not null)
-        {
-            if (!long.TryParse(query.After, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
-            {
-                throw new ArgumentException($"after '{query.After}' is not a page token; pass the 'next' value of the previous page.", nameof(query));
-            }
-            after = parsed;
-        }
+        var after = PageAfter(query.After, nameof(query));
         var where = new StringBuilder("1 = 1");
         if (query.Project is not null) where.Append(" AND project = @project");
         if (query.Projects is not null) where.Append(" AND ").Append(_dialect.InList("project", "@projects"));

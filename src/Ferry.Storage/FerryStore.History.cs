@@ -20,6 +20,16 @@ public sealed partial class FerryStore
         return rows.Count == 0 ? null : rows[0];
     }
 
+    /// <summary>The keyset position in a page token (the <c>next</c> of the previous page); null for the first page.</summary>
+    /// <exception cref="ArgumentException">The token is not one this store made.</exception>
+    private static long? PageAfter(string? token, string paramName)
+    {
+        if (token is null) return null;
+        return long.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var after)
+            ? after
+            : throw new ArgumentException($"after '{token}' is not a page token; pass the 'next' value of the previous page.", paramName);
+    }
+
     /// <summary>
     /// Work orders matching the filters, newest first, <see cref="WorkOrderQuery.Limit"/> (1–500) at a time; pass
     /// <see cref="Page{T}.Next"/> as <see cref="WorkOrderQuery.After"/> for the next page (keyset paging: stable while new work arrives).
@@ -39,15 +49,7 @@ public sealed partial class FerryStore
         {
             throw new ArgumentException($"since ({since:O}) is after until ({until:O}); swap them or drop one.", nameof(query));
         }
-        long? after = null;
-        if (query.After is not null)
-        {
-            if (!long.TryParse(query.After, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
-            {
-                throw new ArgumentException($"after '{query.After}' is not a page token; pass the 'next' value of the previous page.", nameof(query));
-            }
-            after = parsed;
-        }
+        var after = PageAfter(query.After, nameof(query));
         var where = new StringBuilder("1 = 1");
         if (query.Project is not null) where.Append(" AND project = @project");
         if (query.Projects is not null) where.Append(" AND ").Append(_dialect.InList("project", "@projects"));
