@@ -54,16 +54,21 @@ public sealed partial class RunWorker(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (options.Workers <= 0) return;
-        var running = new List<Task>();
-        await ClaimLoopAsync(running, stoppingToken);
-        // Shutdown: claimed runs are finished (the host waits up to its shutdown timeout; then StopAsync hands the rest
-        // back). Cancelling them here would end acknowledged input as `cancelled` for good.
-        lock (running) running.RemoveAll(t => t.IsCompleted);
-        Task[] left;
-        lock (running) left = [.. running];
-        await Task.WhenAll(left);
-        await _committer.StopAsync(CancellationToken.None);
+        try
+        {
+            if (options.Workers <= 0) return; // an HTTP-only process (`--workers 0`)
+            var running = new List<Task>();
+            await ClaimLoopAsync(running, stoppingToken);
+            // Shutdown: claimed runs are finished (the host waits up to its shutdown timeout; then StopAsync hands the
+            // rest back). Cancelling them here would end acknowledged input as `cancelled` for good.
+            Task[] left;
+            lock (running) left = [.. running];
+            await Task.WhenAll(left);
+        }
+        finally
+        {
+            await _committer.StopAsync(CancellationToken.None);
+        }
     }
 
     /// <summary>
