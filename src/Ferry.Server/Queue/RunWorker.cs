@@ -1,8 +1,8 @@
 using System.Text;
 using Ferry.Engine;
 using Ferry.Json;
+using Ferry.Server.Batching;
 using Ferry.Server.Projects;
-using Ferry.Server.Webhooks;
 using Ferry.Storage;
 
 namespace Ferry.Server.Queue;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Ferry.Json;
+using Ferry.Server.Batching;
 using Ferry.Server.Metrics;
 using Ferry.Server.Queue;
 using Ferry.Spec;

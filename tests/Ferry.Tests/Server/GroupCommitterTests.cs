@@ -1,4 +1,4 @@
-using Ferry.Server.Webhooks;
+using Ferry.Server.Batching;
 
 namespace Ferry.Tests.Server;
 

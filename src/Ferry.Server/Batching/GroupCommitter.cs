@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace Ferry.Server.Webhooks;
+namespace Ferry.Server.Batching;
 
 /// <summary>
 /// Group commit: callers submit one item each; one background loop takes what is waiting (up to
