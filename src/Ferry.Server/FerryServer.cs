@@ -68,6 +68,7 @@ public static class FerryServer
             builder.Services.AddSingleton<WebhookPaths>();
             builder.Services.AddExceptionHandler<WebhookPathConflictHandler>();
             builder.Services.AddSingleton<Audit>();
+            builder.Services.AddSingleton(new LoginThrottle(options.Clock));
             builder.Services.AddSingleton(sp => Intake(sp.GetRequiredService<FerryStore>(), sp.GetRequiredService<DeployedProjects>(),
                 sp.GetRequiredService<ProjectCredentials>(), sp.GetRequiredService<RunSignal>(), sp.GetRequiredService<FerryMetrics>(),
                 sp.GetRequiredService<RunCompletions>(), sp.GetRequiredService<WebhookPaths>()));

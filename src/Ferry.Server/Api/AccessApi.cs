@@ -72,22 +72,34 @@ internal static partial class AccessApi
         return api;
     }
 
-    private static async Task<IResult> LoginAsync(HttpContext http, FerryStore store, Audit audit)
+    private static async Task<IResult> LoginAsync(HttpContext http, FerryStore store, Audit audit, LoginThrottle throttle)
     {
         var (body, problem) = await ReadObjectAsync(http.Request, ["username", "password"]);
         if (body is null) return problem!;
         if (!TryString(body, "username", required: true, out var username, out problem) || !TryString(body, "password", required: true, out var password, out problem)) return problem!;
+        var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (throttle.RetryAfter(username!, address) is { } wait)
+        {
+            var seconds = (int)Math.Ceiling(wait.TotalSeconds);
+            await audit.RecordAsync(http, "login.throttled", null, Truncate(username!), null, new { address, retryAfterSeconds = seconds });
+            http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problems.Of(StatusCodes.Status429TooManyRequests, "Too many failed sign-ins",
+                $"Sign-in for this user from this address is paused for {seconds} s after {LoginThrottle.FreeFailures} or more failures. " +
+                "Wait, then try again; a server admin can reset the password (PATCH /api/users/{username}).", "username");
+        }
         var user = await store.GetUserAsync(username!, http.RequestAborted);
         var hash = user?.PasswordHash;
         var matches = PasswordHasher.Verify(password!, hash ?? DummyHash.Value) && hash is not null;
         if (user is null || !matches || user.Disabled)
         {
             var reason = user is null ? "unknown user" : !matches ? "wrong password" : "user disabled";
+            throttle.Failed(username!, address);
             await audit.RecordAsync(http, "login.failed", null, Truncate(username!), null, new { reason });
             // One answer for every failure: it must not tell which usernames exist.
             return Problems.Of(StatusCodes.Status401Unauthorized, "Sign-in failed",
                 "The username or password is wrong, or the user is disabled. Check both; a server admin can reset the password (PATCH /api/users/{username}).", "password");
         }
+        throttle.Succeeded(username!, address);
         if (PasswordHasher.NeedsRehash(hash!)) await store.UpdateUserAsync(user.Username, new UserChange(PasswordHash: PasswordHasher.Hash(password!)), http.RequestAborted);
         var expires = store.Clock.GetUtcNow() + SessionLifetime;
         var (token, record) = await IssueAsync(store, user.Username, "console session", TokenKinds.Session, expires, http.RequestAborted);

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Ferry.Server;
+using Ferry.Server.Auth;
 using Ferry.Storage;
 using Ferry.Tests.Infrastructure;
 using Ferry.Tests.Serving;
@@ -92,6 +93,26 @@ public abstract class AccessTests
         Assert.Equal(HttpStatusCode.Unauthorized, disabled.StatusCode);
         Assert.Contains("disabled", await disabled.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.Unauthorized, disabledLogin.StatusCode);
+    }
+
+    [Fact]
+    public async Task Repeated_failed_logins_pause_sign_in_with_429_and_retry_after_even_for_the_right_password()
+    {
+        await using var world = await WorldAsync();
+        for (var i = 0; i < LoginThrottle.FreeFailures; i++)
+        {
+            using var wrong = await world.Server.Client.PostAsJsonAsync("/api/auth/login", new { username = "owner.u", password = "not-the-password" });
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        }
+
+        using var paused = await world.Server.Client.PostAsJsonAsync("/api/auth/login", new { username = "owner.u", password = AccessWorld.Password });
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, paused.StatusCode);
+        Assert.True(int.Parse(paused.Headers.RetryAfter!.ToString(), System.Globalization.CultureInfo.InvariantCulture) is > 0 and <= 30);
+        var problem = await paused.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("username", problem.GetProperty("field").GetString());
+        var audit = await AuditAsync(world.Root);
+        Assert.Contains(audit.EnumerateArray(), r => r.GetProperty("action").GetString() == "login.throttled" && r.GetProperty("target").GetString() == "owner.u");
     }
 
     [Fact]
