@@ -7,6 +7,9 @@ using Ferry.Storage;
 
 namespace Ferry.Server.Projects;
 
+/// <summary>A deployed project's current version: its spec, or why it does not load.</summary>
+public sealed record CurrentProject(string Name, int Version, Spec.ProjectSpec? Spec, Exception? LoadError);
+
 /// <summary>
 /// Deployed project versions, validated and compiled once each: a deploy is refused unless the whole project
 /// validates (the same checks as `ferry validate`), and runs find their version's plans here.
@@ -24,6 +27,29 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
 
     /// <summary>Checks run on a validated project before it is stored (e.g. custom webhook paths free); they throw to refuse the deploy.</summary>
     public Func<Spec.ProjectSpec, CancellationToken, Task>? BeforeSave { get; set; }
+
+    /// <summary>
+    /// Every project with a deployed version, with the spec of its current version; a version that no longer loads
+    /// comes with its <see cref="CurrentProject.LoadError"/> instead, so one broken project never stops a pass over
+    /// the others (limits, cron ticks, retention).
+    /// </summary>
+    public async Task<IReadOnlyList<CurrentProject>> ListCurrentAsync(CancellationToken ct = default)
+    {
+        var result = new List<CurrentProject>();
+        foreach (var project in await store.ListProjectsAsync(ct))
+        {
+            if (project.CurrentVersion < 1) continue;
+            try
+            {
+                result.Add(new CurrentProject(project.Name, project.CurrentVersion, (await GetAsync(project.Name, project.CurrentVersion, ct)).Project, null));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                result.Add(new CurrentProject(project.Name, project.CurrentVersion, null, e));
+            }
+        }
+        return result;
+    }
 
     /// <summary>The current version of a project (null: none deployed), from memory for up to <see cref="CurrentVersionCacheTime"/>.</summary>
     public async Task<VersionRecord?> GetCurrentAsync(string project, CancellationToken ct = default)

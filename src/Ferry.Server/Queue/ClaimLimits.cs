@@ -35,7 +35,7 @@ public sealed record ClaimLimitSet(
 /// (a deploy): such a run is handed back and claimed again under the new limits, so a deploy's limits hold from its
 /// first run.
 /// </summary>
-public sealed partial class ClaimLimits(FerryStore store, DeployedProjects projects, ILogger<ClaimLimits> logger) : IDisposable
+public sealed partial class ClaimLimits(DeployedProjects projects, ILogger<ClaimLimits> logger) : IDisposable
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(2);
 
@@ -63,24 +63,20 @@ public sealed partial class ClaimLimits(FerryStore store, DeployedProjects proje
             var workflowLimits = new Dictionary<(string, string), int>();
             var ordered = new HashSet<(string, string)>();
             var versions = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var project in await store.ListProjectsAsync(ct))
+            foreach (var project in await projects.ListCurrentAsync(ct))
             {
-                if (project.CurrentVersion < 1) continue;
-                versions[project.Name] = project.CurrentVersion;
-                try
-                {
-                    var spec = (await projects.GetAsync(project.Name, project.CurrentVersion, ct)).Project;
-                    if (spec.Concurrency is { } limit) projectLimits[project.Name] = limit;
-                    foreach (var workflow in spec.Workflows)
-                    {
-                        if (workflow.Concurrency is { } flowLimit) workflowLimits[(project.Name, workflow.Name)] = flowLimit;
-                        if (workflow.Ordered) ordered.Add((project.Name, workflow.Name));
-                    }
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
+                versions[project.Name] = project.Version;
+                if (project.Spec is not { } spec)
                 {
                     // A version that does not load cannot run either; its runs end `exception` with the reason.
-                    LogLoadFailed(logger, project.Name, project.CurrentVersion, e);
+                    LogLoadFailed(logger, project.Name, project.Version, project.LoadError!);
+                    continue;
+                }
+                if (spec.Concurrency is { } limit) projectLimits[project.Name] = limit;
+                foreach (var workflow in spec.Workflows)
+                {
+                    if (workflow.Concurrency is { } flowLimit) workflowLimits[(project.Name, workflow.Name)] = flowLimit;
+                    if (workflow.Ordered) ordered.Add((project.Name, workflow.Name));
                 }
             }
             var set = new ClaimLimitSet(projectLimits, workflowLimits, ordered, versions);

@@ -47,12 +47,15 @@ public sealed partial class RetentionJob(FerryStore store, DeployedProjects proj
     {
         var now = options.Clock.GetUtcNow();
         int wiped = 0, deleted = 0;
-        foreach (var project in await store.ListProjectsAsync(ct))
+        foreach (var project in await projects.ListCurrentAsync(ct))
         {
-            if (project.CurrentVersion < 1) continue;
+            if (project.Spec is not { } spec)
+            {
+                LogProjectFailed(logger, project.Name, project.LoadError!);
+                continue;
+            }
             try
             {
-                var spec = (await projects.GetAsync(project.Name, project.CurrentVersion, ct)).Project;
                 var policy = PolicyFor(spec.Retention, options.DefaultHistoryDays);
                 RetentionResult pass;
                 do

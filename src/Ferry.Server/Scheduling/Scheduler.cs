@@ -45,24 +45,27 @@ public sealed partial class Scheduler(
         var now = options.Clock.GetUtcNow();
         var ticks = (await store.ListScheduleTicksAsync(null, ct)).ToDictionary(t => (t.Project, t.Workflow, t.Trigger), t => t.LastTick);
         var enqueued = 0;
-        foreach (var project in await store.ListProjectsAsync(ct))
+        foreach (var project in await projects.ListCurrentAsync(ct))
         {
-            if (project.CurrentVersion < 1) continue;
+            // One project that cannot be read (its version fails to load…) must not stop the others' schedules.
+            if (project.Spec is not { } spec)
+            {
+                LogProjectFailed(logger, project.Name, project.Version, project.LoadError!);
+                continue;
+            }
             try
             {
-                var spec = (await projects.GetAsync(project.Name, project.CurrentVersion, ct)).Project;
                 foreach (var workflow in spec.Workflows)
                 {
                     foreach (var trigger in workflow.Triggers.Where(t => t.Type == TriggerType.Cron && t.Cron is not null))
                     {
-                        if (await TickTriggerAsync(project.Name, project.CurrentVersion, workflow, trigger, ticks, now, ct)) enqueued++;
+                        if (await TickTriggerAsync(project.Name, project.Version, workflow, trigger, ticks, now, ct)) enqueued++;
                     }
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                // One project that cannot be read (its version fails to load…) must not stop the others' schedules.
-                LogProjectFailed(logger, project.Name, project.CurrentVersion, e);
+                LogProjectFailed(logger, project.Name, project.Version, e);
             }
         }
         if (enqueued > 0) signal.Pulse(enqueued);
