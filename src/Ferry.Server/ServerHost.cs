@@ -7,7 +7,14 @@ public static class ServerHost
     /// <param name="configure">Extra registration before the app is built (the integrator adds the store here; tests add test hosts).</param>
     public static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Ferry.Server" });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "Ferry.Server",
+            // No file watcher on the content root: Ferry reads no appsettings.json, and the default data folder
+            // (./.ferry) sits under it, so every SQLite write raised an inotify event for a watcher thread (≈7 % CPU
+            // under a webhook storm).
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.WebHost.UseUrls(options.Urls);
         builder.Services.AddFerryServer(options);
         configure?.Invoke(builder);
