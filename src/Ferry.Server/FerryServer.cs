@@ -1,9 +1,9 @@
-using System.Text;
 using Ferry.Deploy;
 using Ferry.Engine;
 using Ferry.Server.Api;
 using Ferry.Server.Auth;
 using Ferry.Server.Credentials;
+using Ferry.Server.Journal;
 using Ferry.Server.Metrics;
 using Ferry.Server.Projects;
 using Ferry.Server.Queue;
@@ -37,6 +37,16 @@ public static class FerryServer
             Clock = options.Clock,
         }, ct);
         var (vault, keyNotice) = CredentialVault.Open(options.DataDirectory);
+        IntakeJournal journal;
+        try
+        {
+            journal = IntakeJournal.Open(Path.Combine(options.DataDirectory, "journal"));
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
         options.Readiness ??= (Func<CancellationToken, Task<ReadinessReport>>)(async token =>
         {
             try
@@ -69,8 +79,11 @@ public static class FerryServer
             builder.Services.AddExceptionHandler<WebhookPathConflictHandler>();
             builder.Services.AddSingleton<Audit>();
             builder.Services.AddSingleton(new LoginThrottle(options.Clock));
-            builder.Services.AddSingleton(sp => Intake(sp.GetRequiredService<FerryStore>(), sp.GetRequiredService<DeployedProjects>(),
-                sp.GetRequiredService<ProjectCredentials>(), sp.GetRequiredService<RunSignal>(), sp.GetRequiredService<FerryMetrics>(),
+            builder.Services.AddSingleton(journal);
+            builder.Services.AddSingleton<IntakeMover>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<IntakeMover>());
+            builder.Services.AddSingleton(sp => Intake(sp.GetRequiredService<DeployedProjects>(),
+                sp.GetRequiredService<ProjectCredentials>(), sp.GetRequiredService<IntakeMover>(), options.Clock, sp.GetRequiredService<FerryMetrics>(),
                 sp.GetRequiredService<RunCompletions>(), sp.GetRequiredService<WebhookPaths>()));
             builder.Services.AddSingleton<ClaimLimits>();
             builder.Services.AddSingleton<RunWorker>();
@@ -86,6 +99,13 @@ public static class FerryServer
             configure?.Invoke(builder);
         });
 
+        // Read-your-writes: an /api read first waits (briefly) until webhook requests acknowledged before it are stored.
+        var mover = app.Services.GetRequiredService<IntakeMover>();
+        app.UseWhen(ctx => HttpMethods.IsGet(ctx.Request.Method) && ctx.Request.Path.StartsWithSegments("/api"), branch => branch.Use(async (ctx, next) =>
+        {
+            await mover.WaitStoredAsync(TimeSpan.FromSeconds(2), ctx.RequestAborted);
+            await next(ctx);
+        }));
         // Every /api request is authenticated and checked against its endpoint's AccessRequirement (fail closed).
         app.UseMiddleware<ApiAuth>();
         var api = app.MapGroup("/api");
@@ -98,6 +118,7 @@ public static class FerryServer
         api.MapProjectAccessApi();
         api.MapAuditApi();
         app.Services.GetRequiredService<FerryMetrics>().ObserveQueueDepthWith(() => store.CountRunsAsync(Storage.RunStatus.Available).GetAwaiter().GetResult());
+        app.Services.GetRequiredService<FerryMetrics>().ObserveIntakeBacklogWith(() => mover.Backlog);
 
         // On shutdown, intake stops taking requests and commits what it holds; workers finish or leave runs to the janitor.
         var intake = app.Services.GetRequiredService<WebhookIntake>();
@@ -119,10 +140,10 @@ public static class FerryServer
     }
 
     /// <summary>
-    /// Webhook intake on the store: the trigger of the project's current version (by URL or custom path); one
-    /// transaction per batch; after_completion replies wait on <see cref="RunCompletions"/>.
+    /// Webhook intake: the trigger of the project's current version (by URL or custom path); each batch journaled with
+    /// one fsync (<see cref="IntakeMover"/> stores it in the database); after_completion replies wait on <see cref="RunCompletions"/>.
     /// </summary>
-    private static WebhookIntake Intake(FerryStore store, DeployedProjects projects, ProjectCredentials credentials, RunSignal signal, FerryMetrics metrics,
+    private static WebhookIntake Intake(DeployedProjects projects, ProjectCredentials credentials, IntakeMover mover, TimeProvider clock, FerryMetrics metrics,
         RunCompletions completions, WebhookPaths paths) =>
         new(async (project, workflow, trigger, ct) =>
         {
@@ -138,12 +159,12 @@ public static class FerryServer
         },
         async (batch, ct) =>
         {
-            var orders = batch.Select(i => new NewWorkOrder(i.Target.Project, i.Target.Workflow, i.Target.Trigger.Name, i.Target.Version,
-                Encoding.UTF8.GetString(i.Input.StateJson),
-                i.Target.Retry is { } r ? new RetryPolicy(r.Attempts, r.Backoff, r.MaxBackoff) : null)).ToArray();
-            var runs = await store.EnqueueAsync(orders, ct);
-            signal.Pulse(runs.Count);
-            return runs.Select(r => new IntakeReceipt(r.WorkOrderId.ToString(), r.RunId.ToString())).ToArray();
+            var now = clock.GetUtcNow();
+            var entries = batch.Select(i => new JournalEntry(new EnqueuedRun(Guid.CreateVersion7(now), Guid.CreateVersion7(now)),
+                i.Target.Project, i.Target.Workflow, i.Target.Trigger.Name, i.Target.Version,
+                i.Target.Retry is { } r ? new RetryPolicy(r.Attempts, r.Backoff, r.MaxBackoff) : null, now, i.Input.StateJson)).ToArray();
+            await mover.AcceptAsync(entries, ct);
+            return entries.Select(e => new IntakeReceipt(e.Ids.WorkOrderId.ToString(), e.Ids.RunId.ToString())).ToArray();
         },
         metrics,
         completions: completions,

@@ -15,6 +15,12 @@ public sealed class ServerOptions
     /// <summary>PostgreSQL connection string; null means the embedded SQLite database in <see cref="DataDirectory"/>.</summary>
     public string? Database { get; set; }
 
+    /// <summary>
+    /// Accepted webhook requests that may wait in the intake journal for the database (default 100,000). Beyond it,
+    /// webhooks answer 503 with Retry-After until the database catches up.
+    /// </summary>
+    public int IntakeBacklog { get; set; } = 100_000;
+
     /// <summary>Runs executed at once by this process (default: 2 per core).</summary>
     public int Workers { get; set; } = Math.Max(2, Environment.ProcessorCount * 2);
 

@@ -13,21 +13,37 @@ public sealed partial class FerryStore
     /// Durable intake: stores every work order of <paramref name="batch"/> with its input and first run in ONE
     /// transaction (group commit), and returns their ids in the same order. When this returns, the batch is on disk.
     /// </summary>
-    public Task<IReadOnlyList<EnqueuedRun>> EnqueueAsync(IReadOnlyList<NewWorkOrder> batch, CancellationToken ct = default)
+    public Task<IReadOnlyList<EnqueuedRun>> EnqueueAsync(IReadOnlyList<NewWorkOrder> batch, CancellationToken ct = default) => EnqueueAsync(batch, skipExisting: false, ct);
+
+    /// <inheritdoc cref="EnqueueAsync(IReadOnlyList{NewWorkOrder}, CancellationToken)"/>
+    /// <param name="skipExisting">True: a work order whose (caller-given) id is already stored is left as it is and
+    /// its ids returned, so replaying a journal after a crash stores each work order once.</param>
+    public Task<IReadOnlyList<EnqueuedRun>> EnqueueAsync(IReadOnlyList<NewWorkOrder> batch, bool skipExisting, CancellationToken ct = default)
     {
         if (batch.Count == 0) return Task.FromResult<IReadOnlyList<EnqueuedRun>>([]);
         for (var i = 0; i < batch.Count; i++) Validate(batch[i], i);
         var now = Now;
-        return WriteAsync(scope => InsertWorkOrdersAsync(scope, batch, now, ct), ct);
+        return WriteAsync(async scope =>
+        {
+            if (!skipExisting) return await InsertWorkOrdersAsync(scope, batch, now, ct);
+            var given = batch.Where(w => w.Ids is not null).Select(w => w.Ids!.WorkOrderId).ToList();
+            var stored = given.Count == 0 ? [] : (await QueryAsync(scope.Connection, scope, $"SELECT id FROM work_orders WHERE {_dialect.InList("id", "@ids")}",
+                new { ids = _dialect.IdList(given) }, r => r.GetGuid(0), ct)).ToHashSet();
+            var fresh = batch.Where(w => w.Ids is null || !stored.Contains(w.Ids.WorkOrderId)).ToList();
+            var inserted = new Queue<EnqueuedRun>(await InsertWorkOrdersAsync(scope, fresh, now, ct));
+            return batch.Select(w => w.Ids is { } ids && stored.Contains(ids.WorkOrderId) ? ids : inserted.Dequeue()).ToList();
+        }, ct);
     }
 
     /// <summary>Inserts work orders with their input dataclips and first runs inside the caller's transaction.</summary>
     private async Task<IReadOnlyList<EnqueuedRun>> InsertWorkOrdersAsync(WriteScope scope, IReadOnlyList<NewWorkOrder> batch, DateTimeOffset now, CancellationToken ct)
     {
-        var ids = batch.Select(_ => new EnqueuedRun(Guid.CreateVersion7(now), Guid.CreateVersion7(now))).ToList();
-        var inputs = batch.Select(_ => Guid.CreateVersion7(now)).ToList();
+        if (batch.Count == 0) return [];
+        var ids = batch.Select(w => w.Ids ?? new EnqueuedRun(Guid.CreateVersion7(now), Guid.CreateVersion7(now))).ToList();
+        var created = batch.Select(w => w.ReceivedAt is { } at && at < now ? at : now).ToList();
+        var inputs = batch.Select((_, i) => Guid.CreateVersion7(created[i])).ToList();
         await InsertRowsAsync(scope, "dataclips", DataclipColumns,
-            batch.Select((w, i) => new object?[] { _dialect.Id(inputs[i]), w.Project, _dialect.Id(ids[i].WorkOrderId), w.InputJson, Encoding.UTF8.GetByteCount(w.InputJson), _dialect.Time(now) }).ToList(), ct);
+            batch.Select((w, i) => new object?[] { _dialect.Id(inputs[i]), w.Project, _dialect.Id(ids[i].WorkOrderId), w.InputJson, Encoding.UTF8.GetByteCount(w.InputJson), _dialect.Time(created[i]) }).ToList(), ct);
         await InsertRowsAsync(scope, "work_orders",
             ["id", "project", "workflow", "trigger_name", "version", "status", "input_dataclip_id", "request_meta",
              "retry_attempts", "retry_backoff_ms", "retry_max_backoff_ms", "last_run_id", "created_at", "updated_at"],
@@ -38,12 +54,12 @@ public sealed partial class FerryStore
                 {
                     _dialect.Id(ids[i].WorkOrderId), w.Project, w.Workflow, w.Trigger, w.Version, RunStatus.Available, _dialect.Id(inputs[i]),
                     w.RequestMetaJson, retry.Attempts, (long)retry.Backoff.TotalMilliseconds, (long)retry.MaxBackoff.TotalMilliseconds,
-                    _dialect.Id(ids[i].RunId), _dialect.Time(now), _dialect.Time(now),
+                    _dialect.Id(ids[i].RunId), _dialect.Time(created[i]), _dialect.Time(now),
                 };
             }).ToList(), ct);
         await InsertRowsAsync(scope, "runs", RunColumnsForInsert,
             batch.Select((w, i) => RunRow(ids[i].RunId, ids[i].WorkOrderId, w.Project, w.Workflow, w.Version, 1, w.StartStep, inputs[i],
-                w.AvailableAt is { } at && at > now ? at : now, now)).ToList(), ct);
+                w.AvailableAt is { } at && at > created[i] ? at : created[i], created[i])).ToList(), ct);
         return ids;
     }
 

@@ -48,6 +48,9 @@ public sealed record VersionRecord(string Project, int Version, string BundleJso
 public sealed record ProjectRecord(string Name, int CurrentVersion, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
 /// <summary>A request to run <paramref name="Workflow"/> on one input. <paramref name="AvailableAt"/> delays the first run.</summary>
+/// <param name="Ids">The work order's and first run's ids when the caller already gave them out (the intake journal
+/// answers 202 with them before the work order reaches the store); null: the store makes new ones.</param>
+/// <param name="ReceivedAt">When the input arrived (created_at of the work order and run); null: now.</param>
 public sealed record NewWorkOrder(
     string Project,
     string Workflow,
@@ -57,7 +60,9 @@ public sealed record NewWorkOrder(
     RetryPolicy? Retry = null,
     string? StartStep = null,
     string? RequestMetaJson = null,
-    DateTimeOffset? AvailableAt = null);
+    DateTimeOffset? AvailableAt = null,
+    EnqueuedRun? Ids = null,
+    DateTimeOffset? ReceivedAt = null);
 
 public sealed record EnqueuedRun(Guid WorkOrderId, Guid RunId);
 

@@ -21,6 +21,7 @@ public sealed class FerryMetrics : IDisposable
     private readonly Histogram<double> _runDuration;
     private readonly Histogram<double> _claimLatency;
     private Func<long>? _queueDepth;
+    private Func<long>? _intakeBacklog;
 
     public FerryMetrics()
     {
@@ -34,12 +35,17 @@ public sealed class FerryMetrics : IDisposable
         _claimLatency = Meter.CreateHistogram("ferry.run.claim_latency", "s", "Time a run waited in the queue before a worker claimed it.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         Meter.CreateObservableGauge("ferry.queue.depth", ObserveQueueDepth, "{run}", "Runs waiting in the queue.");
+        Meter.CreateObservableGauge("ferry.intake.backlog", () => _intakeBacklog is { } backlog ? [new Measurement<long>(backlog())] : (IEnumerable<Measurement<long>>)[],
+            "{request}", "Accepted webhook requests in the intake journal, not yet stored as work orders.");
     }
 
     public Meter Meter { get; }
 
     /// <summary>Where the queue depth comes from (the store); until set, the gauge reports nothing.</summary>
     public void ObserveQueueDepthWith(Func<long> queueDepth) => _queueDepth = queueDepth;
+
+    /// <summary>Where the intake backlog comes from (the intake mover).</summary>
+    public void ObserveIntakeBacklogWith(Func<long> backlog) => _intakeBacklog = backlog;
 
     public void IntakeRecorded(string result) => _intake.Add(1, new KeyValuePair<string, object?>("result", result));
 

@@ -55,8 +55,19 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
     public async Task<VersionRecord?> GetCurrentAsync(string project, CancellationToken ct = default)
     {
         var now = Environment.TickCount64;
-        if (_current.TryGetValue(project, out var cached) && now - cached.At < (long)CurrentVersionCacheTime.TotalMilliseconds) return cached.Version;
-        var version = await store.GetVersionAsync(project, null, ct);
+        var known = _current.TryGetValue(project, out var cached);
+        if (known && now - cached.At < (long)CurrentVersionCacheTime.TotalMilliseconds) return cached.Version;
+        VersionRecord? version;
+        try
+        {
+            version = await store.GetVersionAsync(project, null, ct);
+        }
+        catch (Exception) when (known && !ct.IsCancellationRequested)
+        {
+            // The database is unreachable: webhooks go on with the version last seen (their requests wait in the intake
+            // journal), rather than failing for as long as the outage lasts.
+            return cached.Version;
+        }
         _current[project] = (version, now);
         return version;
     }

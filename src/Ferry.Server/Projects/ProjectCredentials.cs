@@ -35,9 +35,19 @@ public sealed class ProjectCredentials(FerryStore store, CredentialVault vault, 
     public async Task<IReadOnlyDictionary<string, JsObject>> LoadAsync(string project, CancellationToken ct = default)
     {
         var now = options.Clock.GetUtcNow();
-        if (_cache.TryGetValue(project, out var cached) && now - cached.LoadedAt < CacheFor && now >= cached.LoadedAt) return cached.Values;
+        var known = _cache.TryGetValue(project, out var cached);
+        if (known && now - cached.LoadedAt < CacheFor && now >= cached.LoadedAt) return cached.Values;
+        IReadOnlyList<CredentialRecord> records;
+        try
+        {
+            records = await store.ListCredentialsAsync(project, ct);
+        }
+        catch (Exception) when (known && !ct.IsCancellationRequested)
+        {
+            return cached.Values; // the database is unreachable: webhook auth goes on with the values last read
+        }
         var result = new Dictionary<string, JsObject>(StringComparer.Ordinal);
-        foreach (var record in await store.ListCredentialsAsync(project, ct)) result[record.Name] = vault.Decrypt(record.Envelope, VaultName(project, record.Name));
+        foreach (var record in records) result[record.Name] = vault.Decrypt(record.Envelope, VaultName(project, record.Name));
         _cache[project] = (now, result);
         return result;
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Ferry.Json;
 using Ferry.Server.Batching;
@@ -138,11 +139,17 @@ public sealed class WebhookIntake : IAsyncDisposable
 
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.ContentType = "application/json";
-        await using var w = new Utf8JsonWriter(context.Response.Body);
-        w.WriteStartObject();
-        w.WriteString("workOrderId", receipt.WorkOrderId);
-        w.WriteString("runId", receipt.RunId);
-        w.WriteEndObject();
+        // {"workOrderId":"…","runId":"…"} in one write with its length (no chunked encoding).
+        var body = new ArrayBufferWriter<byte>(128);
+        using (var w = new Utf8JsonWriter(body))
+        {
+            w.WriteStartObject();
+            w.WriteString("workOrderId", receipt.WorkOrderId);
+            w.WriteString("runId", receipt.RunId);
+            w.WriteEndObject();
+        }
+        context.Response.ContentLength = body.WrittenCount;
+        await context.Response.Body.WriteAsync(body.WrittenMemory, ct);
     }
 
     /// <summary>Stops taking requests and commits what was already read.</summary>

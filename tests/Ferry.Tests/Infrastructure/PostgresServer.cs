@@ -27,6 +27,7 @@ public sealed class PostgresServer : IAsyncLifetime
     private static int _databaseCounter;
     private string _root = "";
     private string _binDir = "";
+    private string _options = "";
     private bool _asPostgresUser;
     private bool _started;
 
@@ -88,7 +89,7 @@ public sealed class PostgresServer : IAsyncLifetime
         for (var attempt = 1; ; attempt++)
         {
             Port = FreePort();
-            var options = $"-p {Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={Path.Combine(_root, "sock")} " +
+            var options = _options = $"-p {Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={Path.Combine(_root, "sock")} " +
                           "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB";
             try
             {
@@ -111,6 +112,20 @@ public sealed class PostgresServer : IAsyncLifetime
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
     }
+
+    /// <summary>
+    /// Takes the server down (a database outage) until <see cref="ResumeAsync"/>. Tests of the postgres collection run
+    /// one at a time, so no other test sees the outage; always resume in a finally.
+    /// </summary>
+    public async Task PauseAsync()
+    {
+        await RunAsync(Path.Combine(_binDir, "pg_ctl"), ["stop", "-m", "fast", "-w", "-D", DataDirectory], asPostgres: _asPostgresUser);
+        NpgsqlConnection.ClearAllPools();
+    }
+
+    /// <summary>Starts the server again on the same port after <see cref="PauseAsync"/>.</summary>
+    public Task ResumeAsync() =>
+        RunAsync(Path.Combine(_binDir, "pg_ctl"), ["start", "-w", "-t", "60", "-D", DataDirectory, "-l", LogFile, "-o", _options], asPostgres: _asPostgresUser);
 
     private async Task StopAsync()
     {

@@ -121,6 +121,32 @@ public abstract partial class StoreCompliance(ITestOutputHelper output) : IAsync
     }
 
     [Fact]
+    public async Task Enqueue_keeps_given_ids_and_receive_time_and_skipping_existing_stores_each_work_order_once()
+    {
+        var received = Clock.GetUtcNow().AddSeconds(-30);
+        var given = new EnqueuedRun(Guid.CreateVersion7(), Guid.CreateVersion7());
+        var order = Order(input: """{"n":1}""") with { Ids = given, ReceivedAt = received };
+
+        Assert.Equal([given], await Store.EnqueueAsync([order]));
+        var stored = (await Store.GetWorkOrderAsync(given.WorkOrderId))!;
+        Assert.Equal((given.RunId, received), (stored.LastRunId, stored.CreatedAt));
+        var run = (await Store.GetRunAsync(given.RunId))!;
+        Assert.Equal((received, received), (run.CreatedAt, run.AvailableAt));
+
+        // A journal replayed after a crash hands the same work order again, next to one the store has not seen.
+        var fresh = Order(input: """{"n":2}""") with { Ids = new EnqueuedRun(Guid.CreateVersion7(), Guid.CreateVersion7()) };
+        var replayed = await Store.EnqueueAsync([order, fresh], skipExisting: true);
+        Assert.Equal([given, fresh.Ids!], replayed);
+        Assert.Equal(2, await Store.CountRunsAsync(RunStatus.Available));
+        Assert.Single(await Store.ListRunsAsync(given.WorkOrderId));
+        Assert.Equal("""{"n":2}""", await Store.GetDataclipAsync((await Store.GetWorkOrderAsync(fresh.Ids!.WorkOrderId))!.InputDataclipId));
+
+        // Without skipping, a repeated id is refused (the ids are unique): nothing of that batch is stored.
+        await Assert.ThrowsAnyAsync<Exception>(() => Store.EnqueueAsync([Order(), order]));
+        Assert.Equal(2, await Store.CountRunsAsync());
+    }
+
+    [Fact]
     public async Task Batch_with_one_invalid_work_order_is_refused_whole()
     {
         var batch = new[] { Order(), Order() with { Workflow = "" }, Order() };

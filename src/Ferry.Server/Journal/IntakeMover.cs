@@ -1,0 +1,202 @@
+using System.Threading.Channels;
+using Ferry.Server.Queue;
+using Ferry.Storage;
+
+namespace Ferry.Server.Journal;
+
+/// <summary>
+/// Between the <see cref="IntakeJournal"/> and the store: <see cref="AcceptAsync"/> journals a batch of accepted
+/// requests (the webhook's 202 waits only for that fsync), and a background loop stores journaled entries as work
+/// orders, up to <see cref="MaxBatch"/> per transaction, in arrival order, then wakes the workers. At start it first
+/// stores what the journal recovered, skipping work orders already stored. When the database is unreachable the loop
+/// keeps retrying (1 s doubling to 30 s) and intake keeps accepting until <see cref="MaxBacklog"/> requests wait;
+/// beyond that, webhooks answer 503 with Retry-After.
+/// </summary>
+public sealed partial class IntakeMover : IHostedService, IDisposable
+{
+    /// <summary>Most entries stored in one transaction.</summary>
+    public const int MaxBatch = 1000;
+
+    private readonly IntakeJournal _journal;
+    private readonly FerryStore _store;
+    private readonly RunSignal _signal;
+    private readonly ILogger<IntakeMover> _logger;
+    private readonly Channel<JournalEntry> _queue = Channel.CreateUnbounded<JournalEntry>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _abort = new();
+    private readonly Lock _progressGate = new();
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _accepted;
+    private long _stored;
+    private Task? _loop;
+
+    public IntakeMover(IntakeJournal journal, FerryStore store, RunSignal signal, ServerOptions options, ILogger<IntakeMover> logger)
+    {
+        _journal = journal;
+        _store = store;
+        _signal = signal;
+        _logger = logger;
+        MaxBacklog = options.IntakeBacklog;
+        _accepted = journal.Recovered.Count;
+        foreach (var warning in journal.Warnings) LogJournalDamage(logger, warning);
+    }
+
+    /// <summary>Accepted requests that may wait for the database before intake refuses more (503).</summary>
+    public int MaxBacklog { get; }
+
+    /// <summary>Accepted requests (journaled) not yet stored as work orders.</summary>
+    public long Backlog => Interlocked.Read(ref _accepted) - Interlocked.Read(ref _stored);
+
+    /// <summary>
+    /// Journals <paramref name="entries"/> (fsync) and queues them for the store. When this returns they are acknowledged:
+    /// they reach the database even if the process dies now.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The backlog is full (the database is unreachable or far behind): nothing was accepted.</exception>
+    public async Task AcceptAsync(IReadOnlyList<JournalEntry> entries, CancellationToken ct)
+    {
+        var backlog = Backlog;
+        if (backlog + entries.Count > MaxBacklog)
+        {
+            throw new InvalidOperationException(
+                $"{backlog:N0} accepted requests are still waiting to be stored in the database (the limit is {MaxBacklog:N0}; the database is unreachable or behind)");
+        }
+        await _journal.AppendAsync(entries, ct);
+        Interlocked.Add(ref _accepted, entries.Count);
+        foreach (var entry in entries)
+        {
+            // After StopAsync the loop takes no more; the entry is journaled and is stored at the next start.
+            _queue.Writer.TryWrite(entry);
+        }
+    }
+
+    /// <summary>
+    /// Waits until every request acknowledged before the call is stored (read-your-writes for the API), at most
+    /// <paramref name="timeout"/>. Returns at once when nothing waits.
+    /// </summary>
+    public async Task WaitStoredAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        var target = Interlocked.Read(ref _accepted);
+        if (Interlocked.Read(ref _stored) >= target) return;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            while (Interlocked.Read(ref _stored) < target)
+            {
+                Task progress;
+                lock (_progressGate) progress = _progress.Task;
+                if (Interlocked.Read(ref _stored) >= target) return;
+                await progress.WaitAsync(deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // Out of patience: answer with what the database has.
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop = Task.Run(LoopAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stores what is queued (intake stopped before this is called), until <paramref name="cancellationToken"/>
+    /// says stop; anything left stays in the journal for the next start.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        if (_loop is null) return;
+        try
+        {
+            await _loop.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await _abort.CancelAsync();
+            LogLeftInJournal(_logger, Backlog, _journal.Directory);
+        }
+    }
+
+    public void Dispose()
+    {
+        _abort.Dispose();
+        _journal.Dispose();
+    }
+
+    private async Task LoopAsync()
+    {
+        try
+        {
+            var recovered = _journal.Recovered;
+            if (recovered.Count > 0) LogRecovering(_logger, recovered.Count, _journal.Directory);
+            for (var start = 0; start < recovered.Count; start += MaxBatch)
+                await StoreAsync(recovered.Skip(start).Take(MaxBatch).ToList(), skipExisting: true);
+
+            var batch = new List<JournalEntry>(MaxBatch);
+            var reader = _queue.Reader;
+            while (await reader.WaitToReadAsync(_abort.Token))
+            {
+                batch.Clear();
+                while (batch.Count < MaxBatch && reader.TryRead(out var entry)) batch.Add(entry);
+                await StoreAsync(batch, skipExisting: false);
+            }
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+            // Shutdown out of patience: the rest stays in the journal.
+        }
+    }
+
+    private async Task StoreAsync(List<JournalEntry> batch, bool skipExisting)
+    {
+        var orders = batch.Select(e => e.ToWorkOrder()).ToList();
+        var wait = TimeSpan.FromSeconds(1);
+        while (true)
+        {
+            try
+            {
+                await _store.EnqueueAsync(orders, skipExisting, _abort.Token);
+                break;
+            }
+            catch (Exception e) when (!_abort.IsCancellationRequested)
+            {
+                LogStoreFailed(_logger, e, batch.Count, Backlog, wait.TotalSeconds);
+                await Task.Delay(wait, _abort.Token);
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                // The failed commit may have reached the database after all (a connection lost during COMMIT).
+                skipExisting = true;
+            }
+        }
+        var stored = Interlocked.Add(ref _stored, batch.Count);
+        _signal.Pulse(batch.Count);
+        lock (_progressGate)
+        {
+            _progress.TrySetResult();
+            _progress = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        try
+        {
+            _journal.Stored(stored, batch[^1].Segment);
+        }
+        catch (IOException e)
+        {
+            // Only cleanup failed: the entries are stored, their segment stays and is replayed (and skipped) at start.
+            LogCleanupFailed(_logger, e, _journal.Directory);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
+    private static partial void LogJournalDamage(ILogger logger, string warning);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Storing {Count} requests the intake journal in {Directory} holds from before the restart (work orders already stored are skipped)")]
+    private static partial void LogRecovering(ILogger logger, int count, string directory);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Storing {Count} accepted requests in the database failed ({Backlog} waiting); they are safe in the intake journal. Trying again in {Seconds} s")]
+    private static partial void LogStoreFailed(ILogger logger, Exception e, int count, long backlog, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutdown: {Count} accepted requests are not yet in the database; they stay in the intake journal ({Directory}) and are stored at the next start")]
+    private static partial void LogLeftInJournal(ILogger logger, long count, string directory);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting stored segments of the intake journal in {Directory} failed; they are replayed (and skipped) at the next start")]
+    private static partial void LogCleanupFailed(ILogger logger, Exception e, string directory);
+}
