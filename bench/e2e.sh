@@ -73,7 +73,9 @@ wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$WORK/post.lua" http://127.0.0.
 START_WAIT=$(date +%s)
 while :; do
   LEFT=$(sql "SELECT COUNT(*) FROM runs WHERE status IN ('available', 'claimed', 'started')")
-  [ "$LEFT" = 0 ] && break
+  # Requests still in the intake journal (acknowledged, not yet work orders) count as not final too.
+  BACKLOG=$(curl -s http://127.0.0.1:4996/metrics | awk '/^ferry_intake_backlog /{print $2}')
+  [ "$LEFT" = 0 ] && [ "${BACKLOG:-0}" = 0 ] && break
   [ $(( $(date +%s) - START_WAIT )) -gt 600 ] && { echo "gave up waiting: $LEFT runs not final"; break; }
   sleep 1
 done

@@ -4,7 +4,7 @@ using Ferry.Storage;
 namespace Ferry.Bench.Store;
 
 /// <summary>
-/// The store's hot paths without HTTP: durable intake (<see cref="FerryStore.EnqueueAsync"/> in group-commit batches),
+/// The store's hot paths without HTTP: durable intake (<see cref="FerryStore.EnqueueAsync(IReadOnlyList{NewWorkOrder}, CancellationToken)"/> in group-commit batches),
 /// then the worker side, one run at a time (claim, start, complete) against the batched paths. Prints µs per work
 /// order / run. `Ferry.Bench store [sqlite|postgres://CONNSTRING] [work orders] [batch]`.
 /// </summary>

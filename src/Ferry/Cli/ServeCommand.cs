@@ -18,7 +18,15 @@ internal static class ServeCommand
         var deploy = new Option<string[]>("--deploy") { Description = "Project folders to deploy at start (a new version when they changed).", AllowMultipleArgumentsPerToken = true };
         var workers = new Option<int?>("--workers") { Description = "Runs executed at once (default: 2 per core)." };
         var lease = new Option<int?>("--lease") { Description = "Seconds a claimed run may go without a heartbeat before it is marked lost and retried (default 30)." };
-        var command = new Command("serve", "Run the Ferry server: webhook intake, run queue and workers, history and the API.") { data, database, urls, deploy, workers, lease };
+        var backlog = new Option<int?>("--intake-backlog")
+        {
+            Description = "Accepted webhook requests that may wait in the intake journal for the database before webhooks answer 503 (default 100000).",
+        };
+        backlog.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 1) result.AddError("--intake-backlog must be 1 or more (accepted requests that may wait for the database).");
+        });
+        var command = new Command("serve", "Run the Ferry server: webhook intake, run queue and workers, history and the API.") { data, database, urls, deploy, workers, lease, backlog };
         command.SetAction((parse, cancel) =>
         {
             var o = new Output(json: false);
@@ -33,6 +41,7 @@ internal static class ServeCommand
                     Deploy = parse.GetValue(deploy) ?? [],
                     Workers = parse.GetValue(workers) ?? defaults.Workers,
                     Lease = parse.GetValue(lease) is int seconds and > 0 ? TimeSpan.FromSeconds(seconds) : defaults.Lease,
+                    IntakeBacklog = parse.GetValue(backlog) ?? defaults.IntakeBacklog,
                 };
                 var server = await FerryServer.BuildAsync(options, ct: cancel);
                 await using (server.Store)
