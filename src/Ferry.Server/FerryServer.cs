@@ -99,9 +99,10 @@ public static class FerryServer
             configure?.Invoke(builder);
         });
 
-        // Read-your-writes: an /api read first waits (briefly) until webhook requests acknowledged before it are stored.
+        // Read-your-writes: an /api call first waits (briefly) until webhook requests acknowledged before it are stored,
+        // so a client that got a 202 finds (or retries, or cancels) its work order.
         var mover = app.Services.GetRequiredService<IntakeMover>();
-        app.UseWhen(ctx => HttpMethods.IsGet(ctx.Request.Method) && ctx.Request.Path.StartsWithSegments("/api"), branch => branch.Use(async (ctx, next) =>
+        app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments("/api"), branch => branch.Use(async (ctx, next) =>
         {
             await mover.WaitStoredAsync(TimeSpan.FromSeconds(2), ctx.RequestAborted);
             await next(ctx);
