@@ -11,30 +11,16 @@ namespace Ferry.Server.Scheduling;
 /// <see cref="ServerOptions.DefaultHistoryDays"/>.
 /// </summary>
 public sealed partial class RetentionJob(FerryStore store, DeployedProjects projects, LeaderLease leader, ServerOptions options, ILogger<RetentionJob> logger)
-    : BackgroundService
+    : LeaderJob(leader, logger)
 {
     /// <summary>Work orders deleted per transaction, so intake is never blocked for long.</summary>
     public const int BatchSize = 500;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                if (await leader.IsLeaderAsync(stoppingToken)) await ApplyAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                LogPassFailed(logger, e);
-            }
-            await Task.Delay(options.RetentionInterval, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
+    protected override TimeSpan Interval => options.RetentionInterval;
+
+    protected override string JobName => "retention";
+
+    protected override Task PassAsync(CancellationToken ct) => ApplyAsync(ct);
 
     /// <summary>The policy the job applies for a project's <c>retention</c> spec (null: the server default).</summary>
     public static RetentionPolicy PolicyFor(RetentionSpec? spec, int defaultHistoryDays) => new(
@@ -81,6 +67,4 @@ public sealed partial class RetentionJob(FerryStore store, DeployedProjects proj
     [LoggerMessage(Level = LogLevel.Error, Message = "Retention of project {Project} failed; the next pass tries again")]
     private static partial void LogProjectFailed(ILogger logger, string project, Exception e);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The retention pass failed; it will try again")]
-    private static partial void LogPassFailed(ILogger logger, Exception e);
 }

@@ -15,29 +15,15 @@ namespace Ferry.Server.Scheduling;
 /// tick twice). After downtime, missed ticks collapse into one run. A trigger seen for the first time starts from now.
 /// </summary>
 public sealed partial class Scheduler(
-    FerryStore store, DeployedProjects projects, LeaderLease leader, RunSignal signal, ServerOptions options, ILogger<Scheduler> logger) : BackgroundService
+    FerryStore store, DeployedProjects projects, LeaderLease leader, RunSignal signal, ServerOptions options, ILogger<Scheduler> logger) : LeaderJob(leader, logger)
 {
     private readonly ConcurrentDictionary<(string Cron, string? Zone), CronSchedule> _schedules = new();
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                if (await leader.IsLeaderAsync(stoppingToken)) await TickAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                LogPassFailed(logger, e);
-            }
-            await Task.Delay(options.SchedulerInterval, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
+    protected override TimeSpan Interval => options.SchedulerInterval;
+
+    protected override string JobName => "the scheduler";
+
+    protected override Task PassAsync(CancellationToken ct) => TickAsync(ct);
 
     /// <summary>One pass over every project's cron triggers at the current time; returns the runs enqueued.</summary>
     public async Task<int> TickAsync(CancellationToken ct)
@@ -114,6 +100,4 @@ public sealed partial class Scheduler(
     [LoggerMessage(Level = LogLevel.Error, Message = "Cron triggers of {Project} v{Version} could not be checked; the next pass tries again")]
     private static partial void LogProjectFailed(ILogger logger, string project, int version, Exception e);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The scheduler's pass failed; it will try again")]
-    private static partial void LogPassFailed(ILogger logger, Exception e);
 }
