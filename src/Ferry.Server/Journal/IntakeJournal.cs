@@ -34,7 +34,8 @@ public sealed record JournalEntry(EnqueuedRun Ids, string Project, string Workfl
 /// server uses the folder. A record is <c>[u32 length][u32 CRC-32C][length bytes of JSON]</c>, little-endian. A record
 /// cut short or failing its checksum ends the segment: such a write was never fsynced, so never acknowledged.</para>
 /// <para>A segment is deleted once every entry in it is in the database; the writer moves to a new segment when the
-/// current one reaches <see cref="SegmentBytes"/>, and when the mover has caught up (so a restart replays little).</para>
+/// current one reaches <see cref="SegmentBytes"/>. When the mover has caught up, the current segment is truncated to
+/// nothing (one cheap call per mover batch; no file is created or deleted), so a restart replays little.</para>
 /// </remarks>
 public sealed class IntakeJournal : IDisposable
 {
@@ -48,13 +49,15 @@ public sealed class IntakeJournal : IDisposable
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
     private readonly ArrayBufferWriter<byte> _payload = new(4 * 1024);
     private readonly Utf8JsonWriter _json;
+    private readonly Queue<long> _older = new(); // segments before the current one, oldest first, still on disk
     private FileStream _current;
     private long _currentNumber;
     private long _entries;
     private bool _disposed;
 
-    private IntakeJournal(string directory, FileStream lockFile, long nextNumber, IReadOnlyList<JournalEntry> recovered)
+    private IntakeJournal(string directory, FileStream lockFile, IEnumerable<long> older, long nextNumber, IReadOnlyList<JournalEntry> recovered)
     {
+        foreach (var number in older) _older.Enqueue(number);
         _directory = directory;
         _lock = lockFile;
         _json = new Utf8JsonWriter(_payload);
@@ -98,7 +101,7 @@ public sealed class IntakeJournal : IDisposable
             var warnings = new List<string>();
             foreach (var (number, path) in segments) ReadSegment(number, path, recovered, warnings, isLast: number == segments[^1].Number);
             var next = segments.Count == 0 ? 1 : segments[^1].Number + 1;
-            return new IntakeJournal(directory, lockFile, next, recovered) { Warnings = warnings };
+            return new IntakeJournal(directory, lockFile, segments.Select(s => s.Number), next, recovered) { Warnings = warnings };
         }
         catch
         {
@@ -148,7 +151,7 @@ public sealed class IntakeJournal : IDisposable
     /// <summary>
     /// Tells the journal that the first <paramref name="storedCount"/> entries (recovered ones first, then in append
     /// order), the last of them in segment <paramref name="segment"/>, are in the database: older segments are deleted.
-    /// When that is every entry the journal holds, the current segment is closed and deleted too, leaving it empty.
+    /// When that is every entry the journal holds, the current segment is truncated too, leaving the journal empty.
     /// </summary>
     public void Stored(long storedCount, long segment)
     {
@@ -156,15 +159,16 @@ public sealed class IntakeJournal : IDisposable
         try
         {
             if (_disposed) return;
-            // Checked under the write gate: no batch can be appended between the test and the rotation.
+            // Checked under the write gate: no batch can be appended between the test and the truncation.
             if (storedCount == _entries)
             {
-                if (_current.Length > 0) Rotate();
+                if (_current.Length > 0) _current.SetLength(0);
                 segment = _currentNumber;
             }
-            foreach (var (number, path) in ListSegments(_directory))
+            while (_older.TryPeek(out var number) && number < segment)
             {
-                if (number < segment) File.Delete(path);
+                File.Delete(SegmentPath(number));
+                _older.Dequeue();
             }
         }
         finally
@@ -172,9 +176,6 @@ public sealed class IntakeJournal : IDisposable
             _writeGate.Release();
         }
     }
-
-    /// <summary>Bytes in segments on disk (the backlog's size).</summary>
-    public long BytesOnDisk => ListSegments(_directory).Sum(s => new FileInfo(s.Path).Length);
 
     public void Dispose()
     {
@@ -201,6 +202,7 @@ public sealed class IntakeJournal : IDisposable
         var empty = previous.Length == 0;
         previous.Dispose();
         if (empty) File.Delete(SegmentPath(_currentNumber));
+        else _older.Enqueue(_currentNumber);
         _currentNumber++;
         _current = OpenSegment(_currentNumber);
     }
