@@ -3,11 +3,15 @@
 # Floods the webhook with wrk for N seconds, waits until every run is final, then prints from the store's own
 # timestamps: runs/s (first created → last finished), queue latency p50/p99 (created → started), and the server's
 # idle RSS measured after start, before any load.
-# Usage: bench/e2e.sh [sqlite|postgres] [seconds] [connections] [workers]
+# Usage: bench/e2e.sh [sqlite|postgres] [seconds] [connections] [workers] [rate]
 #   postgres: a throwaway cluster (initdb into a temp folder, default durability: fsync on), stopped at the end.
+#   rate: offer about this many requests/s instead of flooding (each connection waits connections/rate between its
+#         requests), to see whether the server keeps up with that rate and at what queue latency.
+#   FERRY_BENCH_WARMUP (seconds, default 15): a flood before the measured window, drained and left out of it, so the
+#         JIT has tiered up the hot paths (with both cores busy that takes more than 10 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DB=${1:-sqlite}; SECONDS_RUN=${2:-10}; CONNECTIONS=${3:-64}; WORKERS=${4:-}
+DB=${1:-sqlite}; SECONDS_RUN=${2:-10}; CONNECTIONS=${3:-64}; WORKERS=${4:-}; RATE=${5:-}; WARMUP=${FERRY_BENCH_WARMUP:-15}
 dotnet build -c Release src/Ferry -nologo -v q >/dev/null
 FERRY=src/Ferry/bin/Release/net10.0/ferry.dll
 WORK=$(mktemp -d); chmod 755 "$WORK"
@@ -64,23 +68,37 @@ curl -sf http://127.0.0.1:4996/readyz >/dev/null || { cat "$WORK/serve.log"; exi
 sleep 3
 echo "== ferry serve ($DB) idle RSS after start: $(grep VmRSS /proc/$SERVE/status | awk '{print $2/1024 " MB"}')"
 curl -sf -X POST -H 'Content-Type: application/json' -d '{"firstName":"A","lastName":"B"}' http://127.0.0.1:4996/i/e2e/cases/hook >/dev/null
-# The first run compiles both steps: wait for it, then keep it out of the measured window.
+# Waits until every run is final and no acknowledged request waits in the intake journal; prints the seconds it took.
+drain() {
+  local start=$(date +%s) left backlog
+  while :; do
+    left=$(sql "SELECT COUNT(*) FROM runs WHERE status IN ('available', 'claimed', 'started')")
+    backlog=$(curl -s http://127.0.0.1:4996/metrics | awk '/^ferry_intake_backlog /{print $2}')
+    [ "$left" = 0 ] && [ "${backlog:-0}" = 0 ] && break
+    [ $(( $(date +%s) - start )) -gt 600 ] && { echo "gave up waiting: $left runs not final" >&2; break; }
+    sleep 1
+  done
+  echo $(( $(date +%s) - start ))
+}
+# The first run compiles both steps; the warm-up flood tiers up the hot paths. Both stay out of the measured window.
 for _ in $(seq 1 120); do [ "$(sql "SELECT COUNT(*) FROM runs WHERE status = 'success'")" = 1 ] && break; sleep 0.5; done
+if [ "$WARMUP" -gt 0 ]; then
+  wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/post.lua" http://127.0.0.1:4996/i/e2e/cases/hook >/dev/null
+  echo "== warm-up: ${WARMUP}s flood, drained in $(drain) s"
+fi
 sql "DELETE FROM runs" >/dev/null
 
-echo "== wrk ${SECONDS_RUN}s, $CONNECTIONS connections: webhook intake while the workers run the two steps"
+if [ -n "$RATE" ]; then
+  # Each connection waits connections/rate seconds between requests (minus about a millisecond for the request).
+  echo "function delay() return $(( CONNECTIONS * 1000 / RATE > 1 ? CONNECTIONS * 1000 / RATE - 1 : 0 )) end" >> "$WORK/post.lua"
+  echo "== wrk ${SECONDS_RUN}s, $CONNECTIONS connections paced to about $RATE requests/s, while the workers run the two steps"
+else
+  echo "== wrk ${SECONDS_RUN}s, $CONNECTIONS connections flooding the webhook while the workers run the two steps"
+fi
 wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$WORK/post.lua" http://127.0.0.1:4996/i/e2e/cases/hook | grep -E "Requests/sec|Latency|Non-2xx"
-START_WAIT=$(date +%s)
-while :; do
-  LEFT=$(sql "SELECT COUNT(*) FROM runs WHERE status IN ('available', 'claimed', 'started')")
-  # Requests still in the intake journal (acknowledged, not yet work orders) count as not final too.
-  BACKLOG=$(curl -s http://127.0.0.1:4996/metrics | awk '/^ferry_intake_backlog /{print $2}')
-  [ "$LEFT" = 0 ] && [ "${BACKLOG:-0}" = 0 ] && break
-  [ $(( $(date +%s) - START_WAIT )) -gt 600 ] && { echo "gave up waiting: $LEFT runs not final"; break; }
-  sleep 1
-done
-echo "== every run final after $(( $(date +%s) - START_WAIT )) s of draining; by state: $(sql "SELECT status || '=' || COUNT(*) FROM runs GROUP BY status" | tr '\n' ' ')"
-echo "== dataclips stored: $(sql "SELECT COUNT(*) FROM dataclips"), step runs: $(sql "SELECT COUNT(*) FROM step_runs")"
+DRAINED=$(drain)
+echo "== every run final after $DRAINED s of draining; by state: $(sql "SELECT status || '=' || COUNT(*) FROM runs GROUP BY status" | tr '\n' ' ')"
+echo "== stored for the measured runs: $(sql "SELECT COUNT(*) FROM dataclips WHERE work_order_id IN (SELECT work_order_id FROM runs)") dataclips, $(sql "SELECT COUNT(*) FROM step_runs WHERE run_id IN (SELECT id FROM runs)") step runs"
 if [ "$DB" = postgres ]; then
   sql "SELECT COUNT(*) || ' runs in ' || round(EXTRACT(EPOCH FROM MAX(finished_at) - MIN(created_at))::numeric, 2) || ' s = ' ||
               round((COUNT(*) / EXTRACT(EPOCH FROM MAX(finished_at) - MIN(created_at)))::numeric, 0) || ' runs/s; queue latency (created → started) p50 ' ||

@@ -39,7 +39,7 @@ public sealed partial class FerryStore
             : "status = 'claimed', worker_id = @worker, claimed_at = @now, lease_until = @leaseUntil";
         return WriteAsync<IReadOnlyList<ClaimedRun>>(async scope =>
         {
-            var args = new DynamicParameters(new { worker = request.WorkerId, now = _dialect.Time(now), leaseUntil = _dialect.Time(leaseUntil), max });
+            (string, object?)[] claimArgs = [("worker", request.WorkerId), ("now", _dialect.Time(now)), ("leaseUntil", _dialect.Time(leaseUntil)), ("max", max)];
             string target;
             if (!limited)
             {
@@ -50,6 +50,7 @@ public sealed partial class FerryStore
                 await _dialect.LockClaimsAsync(scope, ct);
                 var active = await ActiveCountsAsync(scope, ct);
                 var filters = new StringBuilder();
+                var args = new DynamicParameters(new { now = _dialect.Time(now) });
                 AddLimitFilters(request, active, filters, args);
                 // Blocked flows are filtered in SQL; the flows that still have room get at most that many runs of this
                 // window. A window full of one nearly-full flow gives a small batch; the next call skips that flow.
@@ -61,27 +62,36 @@ public sealed partial class FerryStore
                     """, args, r => (Id: r.GetGuid(0), Project: r.GetString(1), Workflow: r.GetString(2)), ct);
                 var chosen = ChooseWithinLimits(request, active, candidates, max);
                 if (chosen.Count == 0) return [];
-                args.Add("ids", _dialect.IdList(chosen));
+                claimArgs = [("worker", request.WorkerId), ("now", _dialect.Time(now)), ("leaseUntil", _dialect.Time(leaseUntil)), ("ids", _dialect.IdList(chosen))];
                 target = $"SELECT r.id FROM runs r WHERE {_dialect.InList("r.id", "@ids")}";
             }
             // The target rows are available and held (PostgreSQL: locked by this statement or the SELECT above; SQLite:
             // one writer). No status test on the outer UPDATE: SQLite would then walk every available run by its index.
-            var rows = await QueryAsync(scope.Connection, scope, $"""
+            var rows = await QueryStatementAsync(scope, $"""
                 UPDATE runs SET {set}
                 WHERE id IN ({target})
                 RETURNING seq, id, work_order_id, project, workflow, version, attempt, start_step, input_dataclip_id, available_at
-                """, args, r => (Seq: r.GetInt64(0), Run: new ClaimedRun(r.GetGuid(1), r.GetGuid(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetInt32(6), "",
+                """, claimArgs, r => (Seq: r.GetInt64(0), Run: new ClaimedRun(r.GetGuid(1), r.GetGuid(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetInt32(6), "",
                     StringOrNull(r, 7), leaseUntil, _dialect.ReadTime(r, 9)), Input: r.GetGuid(8)), ct);
             if (rows.Count == 0) return [];
             var claimed = rows.OrderBy(c => c.Seq).ToList(); // RETURNING gives no order on PostgreSQL
             await SetWorkOrdersStatusAsync(scope, claimed.Select(c => (c.Run.WorkOrderId, c.Run.RunId)).ToList(), start ? RunStatus.Started : RunStatus.Claimed, now, ct);
             var bodies = new Dictionary<Guid, string?>(claimed.Count);
-            foreach (var (id, body) in await QueryAsync(scope.Connection, scope, $"SELECT id, body FROM dataclips WHERE {_dialect.InList("id", "@ids")}",
-                new { ids = _dialect.IdList(claimed.Select(c => c.Input).Distinct().ToList()) }, r => (r.GetGuid(0), StringOrNull(r, 1)), ct))
+            foreach (var (id, body) in await QueryStatementAsync(scope, $"SELECT id, body FROM dataclips WHERE {_dialect.InList("id", "@ids")}",
+                [("ids", _dialect.IdList(claimed.Select(c => c.Input).Distinct().ToList()))], r => (r.GetGuid(0), StringOrNull(r, 1)), ct))
             {
                 bodies[id] = body;
             }
-            return claimed.Select(c => c.Run with { InputJson = bodies.GetValueOrDefault(c.Input) ?? "{}" }).ToList();
+            // Each flow's cursor, read once per batch rather than once per run (and consistent with the claim).
+            var cursors = new Dictionary<(string, string), string?>();
+            foreach (var flow in claimed.Select(c => (c.Run.Project, c.Run.Workflow)).Distinct())
+                cursors[flow] = await ReadCursorAsync(scope, flow.Project, flow.Workflow, ct);
+            return claimed.Select(c => c.Run with
+            {
+                InputJson = bodies.GetValueOrDefault(c.Input) ?? "{}",
+                InputDataclipId = bodies.GetValueOrDefault(c.Input) is null ? null : c.Input,
+                CursorJson = cursors[(c.Run.Project, c.Run.Workflow)],
+            }).ToList();
         }, ct, relaxed: true);
     }
 
@@ -131,15 +141,16 @@ public sealed partial class FerryStore
         }
         if (completions.Count == 0) return Task.FromResult<IReadOnlyList<bool>>([]);
         var now = Now;
+        // Everything but the statements is prepared before the write lock: on SQLite one writer serves the whole server.
+        var prepared = completions.Select(c => PrepareCompletion(c, now)).ToList();
+        var updates = prepared.Select(p => p.Update).ToList();
         return WriteAsync<IReadOnlyList<bool>>(async scope =>
         {
-            var outputs = completions.Select(c => c.OutputJson is null ? (Guid?)null : Guid.CreateVersion7(now)).ToList();
             var updated = await QueryEachAsync(scope, $"""
                 UPDATE runs SET status = @status, finished_at = @finished, error = @error, output_dataclip_id = @output, lease_until = NULL
                 WHERE id = @id AND worker_id = @workerId AND status IN {ActiveStatuses}
                 RETURNING project, work_order_id, workflow
-                """, ["id", "workerId", "status", "finished", "error", "output"],
-                completions.Select((c, i) => new object?[] { _dialect.Id(c.RunId), c.WorkerId, c.Status, _dialect.Time(c.FinishedAt), c.Error, _dialect.Id(outputs[i]) }).ToList(),
+                """, ["id", "workerId", "status", "finished", "error", "output"], updates,
                 r => (Project: r.GetString(0), WorkOrder: r.GetGuid(1), Workflow: r.GetString(2)), ct);
             var results = new bool[completions.Count];
             var clips = new List<object?[]>();
@@ -152,31 +163,17 @@ public sealed partial class FerryStore
                 if (updated[c] is not { } row) continue;
                 results[c] = true;
                 var completion = completions[c];
-                var runId = _dialect.Id(completion.RunId);
                 finished.Add((row.WorkOrder, completion.RunId, completion.Status));
-                // A state handed from one step to the next (and the last step's output, which is the run's) is stored
-                // once: equal JSON texts share one dataclip within a run.
-                var clipIds = new Dictionary<string, Guid>(StringComparer.Ordinal);
-                Guid? Clip(string? json, Guid? id = null)
+                var workOrder = _dialect.Id(row.WorkOrder);
+                foreach (var clip in prepared[c].Clips)
                 {
-                    if (json is null) return null;
-                    if (clipIds.TryGetValue(json, out var known)) return known;
-                    var clipId = id ?? Guid.CreateVersion7(now);
-                    clipIds[json] = clipId;
-                    clips.Add(ClipRow(clipId, row.Project, row.WorkOrder, json, now));
-                    return clipId;
+                    clip[1] = row.Project;
+                    clip[2] = workOrder;
+                    clips.Add(clip);
                 }
-                Clip(completion.OutputJson, outputs[c]);
-                for (var i = 0; i < completion.Steps.Count; i++)
-                {
-                    var step = completion.Steps[i];
-                    var input = Clip(step.InputJson);
-                    var stepOutput = Clip(step.OutputJson);
-                    steps.Add([_dialect.Id(Guid.CreateVersion7(now)), runId, i, step.StepId, step.Status, _dialect.Time(step.StartedAt),
-                        step.DurationMs, step.AllocatedBytes, step.Error, _dialect.Id(input), _dialect.Id(stepOutput)]);
-                }
+                steps.AddRange(prepared[c].Steps);
+                logs.AddRange(prepared[c].Logs);
                 if (completion.CursorJson is { } cursor) cursors.Add((row.Project, row.Workflow, cursor));
-                foreach (var l in completion.Logs) logs.Add([runId, _dialect.Time(l.Time), l.Level, l.StepId, l.Message]);
             }
             await InsertRowsAsync(scope, "dataclips", DataclipColumns, clips, ct);
             await InsertRowsAsync(scope, "step_runs", StepRunColumns, steps, ct);
@@ -186,6 +183,42 @@ public sealed partial class FerryStore
             foreach (var (project, workflow, json) in cursors) await UpsertCursorAsync(scope, project, workflow, json, now, ct);
             return results;
         }, ct);
+    }
+
+    /// <summary>The rows of one completion, ready to insert once the run update accepts it (dataclip rows still lack
+    /// their project and work order, which that update returns).</summary>
+    private sealed record PreparedCompletion(object?[] Update, List<object?[]> Clips, List<object?[]> Steps, List<object?[]> Logs);
+
+    private PreparedCompletion PrepareCompletion(RunCompletion completion, DateTimeOffset now)
+    {
+        var runId = _dialect.Id(completion.RunId);
+        var clips = new List<object?[]>();
+        // A state handed from one step to the next (and the last step's output, which is the run's) is stored once:
+        // equal JSON texts share one dataclip within a run, and a text equal to the run's input refers to its input.
+        var clipIds = new Dictionary<string, Guid>(StringComparer.Ordinal);
+        if (completion is { InputDataclipId: { } inputId, InputJson: { } inputJson }) clipIds[inputJson] = inputId;
+        Guid? Clip(string? json, Guid? id = null)
+        {
+            if (json is null) return null;
+            if (clipIds.TryGetValue(json, out var known)) return known;
+            var clipId = id ?? Guid.CreateVersion7(now);
+            clipIds[json] = clipId;
+            clips.Add(ClipRow(clipId, "", Guid.Empty, json, now));
+            return clipId;
+        }
+        var output = Clip(completion.OutputJson, completion.OutputJson is null ? null : Guid.CreateVersion7(now));
+        var steps = new List<object?[]>(completion.Steps.Count);
+        for (var i = 0; i < completion.Steps.Count; i++)
+        {
+            var step = completion.Steps[i];
+            var input = Clip(step.InputJson);
+            var stepOutput = Clip(step.OutputJson);
+            steps.Add([_dialect.Id(Guid.CreateVersion7(now)), runId, i, step.StepId, step.Status, _dialect.Time(step.StartedAt),
+                step.DurationMs, step.AllocatedBytes, step.Error, _dialect.Id(input), _dialect.Id(stepOutput)]);
+        }
+        var logs = completion.Logs.Select(l => new object?[] { runId, _dialect.Time(l.Time), l.Level, l.StepId, l.Message }).ToList();
+        object?[] update = [runId, completion.WorkerId, completion.Status, _dialect.Time(completion.FinishedAt), completion.Error, _dialect.Id(output)];
+        return new PreparedCompletion(update, clips, steps, logs);
     }
 
     private static readonly string[] StepRunColumns =
@@ -203,15 +236,14 @@ public sealed partial class FerryStore
             await SetWorkOrderStatusAsync(scope, pairs[0].WorkOrder, pairs[0].Run, status, now, ct);
             return;
         }
-        await scope.Connection.ExecuteAsync(Cmd(
+        await ExecuteStatementAsync(scope,
             $"UPDATE work_orders SET status = @status, updated_at = @now WHERE {_dialect.InList("id", "@workOrders")} AND {_dialect.InList("last_run_id", "@runs")}",
-            new
-            {
-                status,
-                now = _dialect.Time(now),
-                workOrders = _dialect.IdList(pairs.Select(p => p.WorkOrder).ToList()),
-                runs = _dialect.IdList(pairs.Select(p => p.Run).ToList()),
-            }, scope, ct));
+            [
+                ("status", status),
+                ("now", _dialect.Time(now)),
+                ("workOrders", _dialect.IdList(pairs.Select(p => p.WorkOrder).ToList())),
+                ("runs", _dialect.IdList(pairs.Select(p => p.Run).ToList())),
+            ], ct);
     }
 
     /// <summary>
@@ -220,7 +252,7 @@ public sealed partial class FerryStore
     /// prepared command is reused.
     /// </summary>
     [SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The SQL is a constant of this class; every value is a parameter.")]
-    private static async Task<List<T?>> QueryEachAsync<T>(WriteScope scope, string sql, string[] names, List<object?[]> rows, Func<DbDataReader, T> map, CancellationToken ct)
+    private async Task<List<T?>> QueryEachAsync<T>(WriteScope scope, string sql, string[] names, List<object?[]> rows, Func<DbDataReader, T> map, CancellationToken ct)
         where T : struct
     {
         var results = new List<T?>(rows.Count);
@@ -252,21 +284,20 @@ public sealed partial class FerryStore
             while (await reader.NextResultAsync(ct));
             return results;
         }
-        await using var single = scope.Connection.CreateCommand();
-        single.Transaction = scope.Transaction;
-        single.CommandText = sql;
-        foreach (var name in names)
+        // SQLite: the writer's kept command (prepared once per process).
+        var (single, owned) = Statement(scope, sql, names.Select(n => (n, (object?)null)).ToArray());
+        try
         {
-            var parameter = single.CreateParameter();
-            parameter.ParameterName = "@" + name;
-            single.Parameters.Add(parameter);
+            foreach (var row in rows)
+            {
+                for (var c = 0; c < names.Length; c++) single.Parameters[c].Value = row[c] ?? DBNull.Value;
+                await using var reader = await single.ExecuteReaderAsync(ct);
+                results.Add(await reader.ReadAsync(ct) ? map(reader) : null);
+            }
         }
-        await single.PrepareAsync(ct);
-        foreach (var row in rows)
+        finally
         {
-            for (var c = 0; c < names.Length; c++) single.Parameters[c].Value = row[c] ?? DBNull.Value;
-            await using var reader = await single.ExecuteReaderAsync(ct);
-            results.Add(await reader.ReadAsync(ct) ? map(reader) : null);
+            if (owned) await single.DisposeAsync();
         }
         return results;
     }

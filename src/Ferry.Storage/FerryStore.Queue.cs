@@ -22,45 +22,71 @@ public sealed partial class FerryStore
     {
         if (batch.Count == 0) return Task.FromResult<IReadOnlyList<EnqueuedRun>>([]);
         for (var i = 0; i < batch.Count; i++) Validate(batch[i], i);
-        var now = Now;
-        return WriteAsync(async scope =>
+        // The rows are built before the write lock: on SQLite one writer serves the whole server.
+        var rows = PrepareWorkOrders(batch, Now);
+        return WriteAsync<IReadOnlyList<EnqueuedRun>>(async scope =>
         {
-            if (!skipExisting) return await InsertWorkOrdersAsync(scope, batch, now, ct);
+            if (!skipExisting)
+            {
+                await InsertWorkOrdersAsync(scope, rows, ct);
+                return rows.Ids;
+            }
             var given = batch.Where(w => w.Ids is not null).Select(w => w.Ids!.WorkOrderId).ToList();
             var stored = given.Count == 0 ? [] : (await QueryAsync(scope.Connection, scope, $"SELECT id FROM work_orders WHERE {_dialect.InList("id", "@ids")}",
                 new { ids = _dialect.IdList(given) }, r => r.GetGuid(0), ct)).ToHashSet();
-            var fresh = batch.Where(w => w.Ids is null || !stored.Contains(w.Ids.WorkOrderId)).ToList();
-            var inserted = new Queue<EnqueuedRun>(await InsertWorkOrdersAsync(scope, fresh, now, ct));
-            return batch.Select(w => w.Ids is { } ids && stored.Contains(ids.WorkOrderId) ? ids : inserted.Dequeue()).ToList();
+            await InsertWorkOrdersAsync(scope, rows.Without(i => stored.Contains(rows.Ids[i].WorkOrderId)), ct);
+            return rows.Ids;
         }, ct);
     }
 
-    /// <summary>Inserts work orders with their input dataclips and first runs inside the caller's transaction.</summary>
-    private async Task<IReadOnlyList<EnqueuedRun>> InsertWorkOrdersAsync(WriteScope scope, IReadOnlyList<NewWorkOrder> batch, DateTimeOffset now, CancellationToken ct)
+    /// <summary>The dataclip, work order and run rows of new work orders (one of each per work order, in order).</summary>
+    private sealed record WorkOrderRows(IReadOnlyList<EnqueuedRun> Ids, List<object?[]> Clips, List<object?[]> WorkOrders, List<object?[]> Runs)
     {
-        if (batch.Count == 0) return [];
-        var ids = batch.Select(w => w.Ids ?? new EnqueuedRun(Guid.CreateVersion7(now), Guid.CreateVersion7(now))).ToList();
-        var created = batch.Select(w => w.ReceivedAt is { } at && at < now ? at : now).ToList();
-        var inputs = batch.Select((_, i) => Guid.CreateVersion7(created[i])).ToList();
-        await InsertRowsAsync(scope, "dataclips", DataclipColumns,
-            batch.Select((w, i) => new object?[] { _dialect.Id(inputs[i]), w.Project, _dialect.Id(ids[i].WorkOrderId), w.InputJson, Encoding.UTF8.GetByteCount(w.InputJson), _dialect.Time(created[i]) }).ToList(), ct);
-        await InsertRowsAsync(scope, "work_orders",
-            ["id", "project", "workflow", "trigger_name", "version", "status", "input_dataclip_id", "request_meta",
-             "retry_attempts", "retry_backoff_ms", "retry_max_backoff_ms", "last_run_id", "created_at", "updated_at"],
-            batch.Select((w, i) =>
-            {
-                var retry = w.Retry ?? RetryPolicy.None;
-                return new object?[]
-                {
-                    _dialect.Id(ids[i].WorkOrderId), w.Project, w.Workflow, w.Trigger, w.Version, RunStatus.Available, _dialect.Id(inputs[i]),
-                    w.RequestMetaJson, retry.Attempts, (long)retry.Backoff.TotalMilliseconds, (long)retry.MaxBackoff.TotalMilliseconds,
-                    _dialect.Id(ids[i].RunId), _dialect.Time(created[i]), _dialect.Time(now),
-                };
-            }).ToList(), ct);
-        await InsertRowsAsync(scope, "runs", RunColumnsForInsert,
-            batch.Select((w, i) => RunRow(ids[i].RunId, ids[i].WorkOrderId, w.Project, w.Workflow, w.Version, 1, w.StartStep, inputs[i],
-                w.AvailableAt is { } at && at > created[i] ? at : created[i], created[i])).ToList(), ct);
-        return ids;
+        public WorkOrderRows Without(Func<int, bool> skip)
+        {
+            var keep = Enumerable.Range(0, Ids.Count).Where(i => !skip(i)).ToList();
+            return new(keep.Select(i => Ids[i]).ToList(), keep.Select(i => Clips[i]).ToList(), keep.Select(i => WorkOrders[i]).ToList(), keep.Select(i => Runs[i]).ToList());
+        }
+    }
+
+    private static readonly string[] WorkOrderInsertColumns =
+        ["id", "project", "workflow", "trigger_name", "version", "status", "input_dataclip_id", "request_meta",
+         "retry_attempts", "retry_backoff_ms", "retry_max_backoff_ms", "last_run_id", "created_at", "updated_at"];
+
+    private WorkOrderRows PrepareWorkOrders(IReadOnlyList<NewWorkOrder> batch, DateTimeOffset now)
+    {
+        var ids = new List<EnqueuedRun>(batch.Count);
+        var clips = new List<object?[]>(batch.Count);
+        var workOrders = new List<object?[]>(batch.Count);
+        var runs = new List<object?[]>(batch.Count);
+        foreach (var w in batch)
+        {
+            var id = w.Ids ?? new EnqueuedRun(Guid.CreateVersion7(now), Guid.CreateVersion7(now));
+            var created = w.ReceivedAt is { } at && at < now ? at : now;
+            var input = Guid.CreateVersion7(created);
+            var workOrderId = _dialect.Id(id.WorkOrderId);
+            var inputId = _dialect.Id(input);
+            var retry = w.Retry ?? RetryPolicy.None;
+            ids.Add(id);
+            clips.Add([inputId, w.Project, workOrderId, w.InputJson, Encoding.UTF8.GetByteCount(w.InputJson), _dialect.Time(created)]);
+            workOrders.Add(
+            [
+                workOrderId, w.Project, w.Workflow, w.Trigger, w.Version, RunStatus.Available, inputId,
+                w.RequestMetaJson, retry.Attempts, (long)retry.Backoff.TotalMilliseconds, (long)retry.MaxBackoff.TotalMilliseconds,
+                _dialect.Id(id.RunId), _dialect.Time(created), _dialect.Time(now),
+            ]);
+            runs.Add(RunRow(id.RunId, id.WorkOrderId, w.Project, w.Workflow, w.Version, 1, w.StartStep, input,
+                w.AvailableAt is { } available && available > created ? available : created, created));
+        }
+        return new WorkOrderRows(ids, clips, workOrders, runs);
+    }
+
+    /// <summary>Inserts work orders with their input dataclips and first runs inside the caller's transaction.</summary>
+    private async Task InsertWorkOrdersAsync(WriteScope scope, WorkOrderRows rows, CancellationToken ct)
+    {
+        await InsertRowsAsync(scope, "dataclips", DataclipColumns, rows.Clips, ct);
+        await InsertRowsAsync(scope, "work_orders", WorkOrderInsertColumns, rows.WorkOrders, ct);
+        await InsertRowsAsync(scope, "runs", RunColumnsForInsert, rows.Runs, ct);
     }
 
     /// <summary>
@@ -103,8 +129,20 @@ public sealed partial class FerryStore
             var (run, input) = rows[0];
             await SetWorkOrderStatusAsync(scope, run.WorkOrderId, run.RunId, RunStatus.Claimed, now, ct);
             var body = await scope.Connection.ExecuteScalarAsync<string?>(Cmd("SELECT body FROM dataclips WHERE id = @id", new { id = _dialect.Id(input) }, scope, ct));
-            return run with { InputJson = body ?? "{}" };
+            return run with
+            {
+                InputJson = body ?? "{}",
+                InputDataclipId = body is null ? null : input,
+                CursorJson = await ReadCursorAsync(scope, run.Project, run.Workflow, ct),
+            };
         }, ct, relaxed: true);
+    }
+
+    private async Task<string?> ReadCursorAsync(WriteScope scope, string project, string workflow, CancellationToken ct)
+    {
+        var value = await QueryStatementAsync(scope, "SELECT value FROM cursors WHERE project = @project AND workflow = @workflow",
+            [("project", project), ("workflow", workflow)], r => r.GetString(0), ct);
+        return value.Count == 0 ? null : value[0];
     }
 
     private static async Task<List<(string Project, string Workflow, int Count)>> ActiveCountsAsync(WriteScope scope, CancellationToken ct) =>
@@ -291,8 +329,8 @@ public sealed partial class FerryStore
 
     /// <summary>A work order's status is its last run's status.</summary>
     private Task<int> SetWorkOrderStatusAsync(WriteScope scope, Guid workOrderId, Guid runId, string status, DateTimeOffset now, CancellationToken ct) =>
-        scope.Connection.ExecuteAsync(Cmd("UPDATE work_orders SET status = @status, updated_at = @now WHERE id = @id AND last_run_id = @run",
-            new { id = _dialect.Id(workOrderId), run = _dialect.Id(runId), status, now = _dialect.Time(now) }, scope, ct));
+        ExecuteStatementAsync(scope, "UPDATE work_orders SET status = @status, updated_at = @now WHERE id = @id AND last_run_id = @run",
+            [("status", status), ("now", _dialect.Time(now)), ("id", _dialect.Id(workOrderId)), ("run", _dialect.Id(runId))], ct);
 
     /// <summary>
     /// Inserts rows in the cheapest way for the database. PostgreSQL: multi-row <c>INSERT … VALUES (…), (…)</c>, one

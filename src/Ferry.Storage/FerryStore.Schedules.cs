@@ -83,7 +83,9 @@ public sealed partial class FerryStore
                     """, key, scope, ct));
                 if (moved == 0) return null;
             }
-            return (await InsertWorkOrdersAsync(scope, [order], now, ct))[0];
+            var rows = PrepareWorkOrders([order], now);
+            await InsertWorkOrdersAsync(scope, rows, ct);
+            return rows.Ids[0];
         }, ct);
     }
 

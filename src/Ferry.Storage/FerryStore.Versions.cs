@@ -74,8 +74,8 @@ public sealed partial class FerryStore
 
     // ON CONFLICT … DO UPDATE is the same text in SQLite (3.24+) and PostgreSQL, so upserts need no dialect.
     private Task<int> UpsertCursorAsync(WriteScope scope, string project, string workflow, string json, DateTimeOffset now, CancellationToken ct) =>
-        scope.Connection.ExecuteAsync(Cmd("""
+        ExecuteStatementAsync(scope, """
             INSERT INTO cursors (project, workflow, value, updated_at) VALUES (@project, @workflow, @json, @now)
             ON CONFLICT (project, workflow) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-            """, new { project, workflow, json, now = _dialect.Time(now) }, scope, ct));
+            """, [("project", project), ("workflow", workflow), ("json", json), ("now", _dialect.Time(now))], ct);
 }

@@ -77,7 +77,14 @@ public sealed record ClaimRequest(
 
 /// <summary>A run a worker holds. <paramref name="AvailableAt"/>: when it became claimable (claim latency = claim time − this).</summary>
 public sealed record ClaimedRun(Guid RunId, Guid WorkOrderId, string Project, string Workflow, int Version, int Attempt, string InputJson, string? StartStep, DateTimeOffset LeaseUntil,
-    DateTimeOffset AvailableAt);
+    DateTimeOffset AvailableAt)
+{
+    /// <summary>The dataclip <see cref="InputJson"/> was read from (pass it on in <see cref="RunCompletion.InputDataclipId"/>).</summary>
+    public Guid? InputDataclipId { get; init; }
+
+    /// <summary>The workflow's cursor (JSON) when the run was claimed; null when it has none.</summary>
+    public string? CursorJson { get; init; }
+}
 
 public sealed record StepRunData(
     string StepId,
@@ -107,6 +114,16 @@ public sealed record RunCompletion(
 {
     /// <summary>The workflow's new cursor (JSON), stored only when the completion is accepted; null leaves it as it is.</summary>
     public string? CursorJson { get; init; }
+
+    /// <summary>
+    /// The run's input dataclip and its text (<see cref="ClaimedRun.InputDataclipId"/>, <see cref="ClaimedRun.InputJson"/>):
+    /// a step input or output with exactly this text refers to that dataclip instead of storing a copy (the first
+    /// step's input usually is the run's input). Both null: every dataclip of the completion is stored.
+    /// </summary>
+    public Guid? InputDataclipId { get; init; }
+
+    /// <inheritdoc cref="InputDataclipId"/>
+    public string? InputJson { get; init; }
 }
 
 /// <summary>A run whose lease ran out; <paramref name="RetryRunId"/> is the new run when its policy allowed a retry.</summary>

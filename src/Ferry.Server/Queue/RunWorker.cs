@@ -225,8 +225,7 @@ public sealed partial class RunWorker(
         {
             var workspace = await projects.GetAsync(run.Project, run.Version, ct);
             var plan = workspace.Plan(run.Workflow);
-            var cursorText = await store.GetCursorAsync(run.Project, run.Workflow, ct);
-            var cursor = new Steps.Cursor(cursorText is null ? null : Js.Parse(cursorText));
+            var cursor = new Steps.Cursor(run.CursorJson is null ? null : Js.Parse(run.CursorJson));
             var values = await credentials.LoadAsync(run.Project, ct);
             ProjectCredentials.RequireAll(plan, values);
             var result = await WorkflowRunner.RunAsync(plan, new RunOptions
@@ -246,6 +245,9 @@ public sealed partial class RunWorker(
             return Completion(run, inFlight.WorkerId, result, projects.VersionFolder(run.Project, run.Version)) with
             {
                 CursorJson = result.CursorChanged ? Js.ToJson(result.Cursor) : null,
+                // The first step's input is the run's input: stored once.
+                InputDataclipId = run.InputDataclipId,
+                InputJson = run.InputJson,
             };
         }
         catch (Exception e)

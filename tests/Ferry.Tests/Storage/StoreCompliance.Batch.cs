@@ -159,6 +159,47 @@ public abstract partial class StoreCompliance
     }
 
     [Fact]
+    public async Task ClaimMany_gives_each_run_its_input_dataclip_and_its_flows_cursor()
+    {
+        await Store.SetCursorAsync("p", "sync", """{"page":7}""");
+        var enqueued = await Store.EnqueueAsync([Order("p", "sync", input: """{"a":1}"""), Order("p", "other")]);
+
+        var runs = await Store.ClaimManyAsync(Worker(), 2, start: true);
+
+        var order = (await Store.GetWorkOrderAsync(enqueued[0].WorkOrderId))!;
+        Assert.Equal(order.InputDataclipId, runs[0].InputDataclipId);
+        Assert.Equal("""{"page":7}""", runs[0].CursorJson);
+        Assert.Null(runs[1].CursorJson);
+    }
+
+    [Fact]
+    public async Task CompleteMany_stores_a_step_input_equal_to_the_runs_input_as_that_dataclip_not_a_copy()
+    {
+        await Store.EnqueueAsync([Order(input: """{"n":1}""")]);
+        var run = Assert.Single(await Store.ClaimManyAsync(Worker(), 1, start: true));
+        var now = Clock.GetUtcNow();
+
+        Assert.Equal([true], await Store.CompleteManyAsync([Done(run, RunStatus.Success) with
+        {
+            Steps =
+            [
+                new StepRunData("one", "success", now, 1, 10, null, """{"n":1}""", """{"n":2}"""),
+                new StepRunData("two", "success", now, 1, 10, null, """{"n":2}""", """{"out":"final"}"""),
+            ],
+            InputDataclipId = run.InputDataclipId,
+            InputJson = run.InputJson,
+        }]));
+
+        var steps = await Store.ListStepRunsAsync(run.RunId);
+        Assert.Equal(run.InputDataclipId, steps[0].InputDataclipId);
+        Assert.Equal(steps[0].OutputDataclipId, steps[1].InputDataclipId);
+        Assert.Equal((await Store.GetRunAsync(run.RunId))!.OutputDataclipId, steps[1].OutputDataclipId);
+        Assert.Equal("""{"n":2}""", await Store.GetDataclipAsync(steps[1].InputDataclipId!.Value));
+        // The run's input, one dataclip handed between the steps, and the output: no copies.
+        Assert.Equal(3, new[] { steps[0].InputDataclipId, steps[0].OutputDataclipId, steps[1].OutputDataclipId }.Distinct().Count());
+    }
+
+    [Fact]
     public async Task CompleteMany_refuses_a_state_workers_do_not_report_and_writes_nothing()
     {
         await Store.EnqueueAsync([Order(), Order()]);
