@@ -59,7 +59,7 @@ if [ "$DB" = postgres ]; then
 fi
 sql() {
   if [ "$DB" = postgres ]; then as_pg "$PGBIN/psql" -h 127.0.0.1 -p $PGPORT -U postgres -d ferry -XAtqc "$1"
-  else python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print("|".join(map(str,r))) for r in c.execute(sys.argv[2])]' "$WORK/data/ferry.db" "$1"; fi
+  else python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print("|".join(map(str,r))) for r in c.execute(sys.argv[2])]; c.commit()' "$WORK/data/ferry.db" "$1"; fi
 }
 
 dotnet "$FERRY" "${ARGS[@]}" > "$WORK/serve.log" 2>&1 & SERVE=$!
