@@ -39,6 +39,7 @@ public sealed partial class FerryStore
             : "status = 'claimed', worker_id = @worker, claimed_at = @now, lease_until = @leaseUntil";
         return WriteAsync<IReadOnlyList<ClaimedRun>>(async scope =>
         {
+            // The last argument says which runs: the first @max available ones, or (limited) the @ids chosen below.
             (string, object?)[] claimArgs = [("worker", request.WorkerId), ("now", _dialect.Time(now)), ("leaseUntil", _dialect.Time(leaseUntil)), ("max", max)];
             string target;
             if (!limited)
@@ -62,7 +63,7 @@ public sealed partial class FerryStore
                     """, args, r => (Id: r.GetGuid(0), Project: r.GetString(1), Workflow: r.GetString(2)), ct);
                 var chosen = ChooseWithinLimits(request, active, candidates, max);
                 if (chosen.Count == 0) return [];
-                claimArgs = [("worker", request.WorkerId), ("now", _dialect.Time(now)), ("leaseUntil", _dialect.Time(leaseUntil)), ("ids", _dialect.IdList(chosen))];
+                claimArgs[^1] = ("ids", _dialect.IdList(chosen));
                 target = $"SELECT r.id FROM runs r WHERE {_dialect.InList("r.id", "@ids")}";
             }
             // The target rows are available and held (PostgreSQL: locked by this statement or the SELECT above; SQLite:

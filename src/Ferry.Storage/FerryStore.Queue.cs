@@ -140,8 +140,7 @@ public sealed partial class FerryStore
 
     private async Task<string?> ReadCursorAsync(WriteScope scope, string project, string workflow, CancellationToken ct)
     {
-        var value = await QueryStatementAsync(scope, "SELECT value FROM cursors WHERE project = @project AND workflow = @workflow",
-            [("project", project), ("workflow", workflow)], r => r.GetString(0), ct);
+        var value = await QueryStatementAsync(scope, CursorQuery, [("project", project), ("workflow", workflow)], r => r.GetString(0), ct);
         return value.Count == 0 ? null : value[0];
     }
 

@@ -56,11 +56,12 @@ public sealed partial class FerryStore
     private VersionRecord MapVersion(DbDataReader r) => new(
         r.GetString(0), r.GetInt32(1), r.GetString(2), r.GetString(3), StringOrNull(r, 4), _dialect.ReadTime(r, 5), r.GetInt32(1) == r.GetInt32(6));
 
+    private const string CursorQuery = "SELECT value FROM cursors WHERE project = @project AND workflow = @workflow";
+
     /// <summary>The workflow's cursor (JSON text), or null when it has none yet.</summary>
     public async Task<string?> GetCursorAsync(string project, string workflow, CancellationToken ct = default)
     {
-        var rows = await ReadAsync("SELECT value FROM cursors WHERE project = @project AND workflow = @workflow",
-            new { project, workflow }, r => r.GetString(0), ct);
+        var rows = await ReadAsync(CursorQuery, new { project, workflow }, r => r.GetString(0), ct);
         return rows.Count == 0 ? null : rows[0];
     }
 
