@@ -70,6 +70,7 @@ public static class FerryServer
             {
                 Catalog = Adaptors.BuiltInAdaptors.Catalog,
                 CacheDirectory = Path.Combine(options.DataDirectory, "cache", "steps"),
+                CompilerProcess = options.CompilerProcess,
             });
             builder.Services.AddSingleton<DeployedProjects>();
             builder.Services.AddSingleton<ProjectCredentials>();

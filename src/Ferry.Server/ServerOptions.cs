@@ -33,6 +33,9 @@ public sealed class ServerOptions
     /// <summary>Largest dataclip stored; bigger states are replaced by a note with their size (default 10 MB).</summary>
     public int MaxDataclipBytes { get; set; } = 10 * 1024 * 1024;
 
+    /// <summary>Where step code is compiled at deploy: a child process (<c>ferry serve</c> sets it), or null for this process.</summary>
+    public Scripting.CompilerProcess? CompilerProcess { get; set; }
+
     /// <summary>The clock of the store, the scheduler and the janitor (tests move it; production uses the system clock).</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
 

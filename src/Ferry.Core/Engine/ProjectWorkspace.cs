@@ -17,6 +17,9 @@ public sealed class WorkspaceOptions
 
     /// <summary>How file paths appear in messages (the CLI makes them relative to the current folder).</summary>
     public Func<string, string> DisplayPath { get; init; } = p => p;
+
+    /// <summary>Builds step code in a child process (the server, to keep Roslyn out of its memory); null: in this process.</summary>
+    public Scripting.CompilerProcess? CompilerProcess { get; init; }
 }
 
 /// <summary>
@@ -135,6 +138,7 @@ public sealed class ProjectWorkspace
         {
             CacheDirectory = options.CacheDirectory,
             ApiAssemblies = ApiAssemblies(options.Catalog),
+            Process = options.CompilerProcess,
         }));
 
     internal static IReadOnlyList<Assembly> ApiAssemblies(AdaptorCatalog catalog) =>

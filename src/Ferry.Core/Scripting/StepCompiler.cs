@@ -17,6 +17,9 @@ public sealed class StepCompilerOptions
 
     /// <summary>Assemblies whose <c>[StepApi]</c> types and adaptors step code may use (Ferry.Core is always included).</summary>
     public IReadOnlyList<Assembly> ApiAssemblies { get; init; } = [];
+
+    /// <summary>Where builds run: a child process (the server), or null for this process (the CLI).</summary>
+    public CompilerProcess? Process { get; init; }
 }
 
 /// <summary>
@@ -78,7 +81,7 @@ public sealed class StepCompiler
     {
         var cached = TryLoadFromDisk(request.Hash);
         if (cached is not null) return cached;
-        var output = ScriptBuilder.Build(request);
+        var output = _options.Process?.TryBuild(request) ?? ScriptBuilder.Build(request);
         if (output.Assembly is null || output.Pdb is null) return LoadedScript.Failed(request.Hash, output.Diagnostics);
         SaveToDisk(request.Hash, output.Assembly, output.Pdb);
         var assembly = _loadContext.LoadFromStream(new MemoryStream(output.Assembly), new MemoryStream(output.Pdb));

@@ -9,6 +9,9 @@ internal static class FerryCommand
     public static async Task<int> InvokeAsync(string[] args)
     {
         Scripting.Sandbox.ConfigureProcess();
+        // The server's step compiler (a child process reading build requests on stdin): not a verb for people.
+        if (args is [Scripting.CompilerProcess.Verb])
+            return Scripting.CompilerProcess.Serve(Console.OpenStandardInput(), Console.OpenStandardOutput());
         var root = new RootCommand("Ferry: build, test and run data integrations (https://github.com/ferry docs in docs/).")
         {
             RunCommand.Build(),

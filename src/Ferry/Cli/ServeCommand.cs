@@ -42,7 +42,10 @@ internal static class ServeCommand
                     Workers = parse.GetValue(workers) ?? defaults.Workers,
                     Lease = parse.GetValue(lease) is int seconds and > 0 ? TimeSpan.FromSeconds(seconds) : defaults.Lease,
                     IntakeBacklog = parse.GetValue(backlog) ?? defaults.IntakeBacklog,
+                    // Steps compile in a child `ferry` process, so Roslyn never stays in the server's memory.
+                    CompilerProcess = Scripting.CompilerProcess.ForThisProgram(),
                 };
+                using var compiler = options.CompilerProcess;
                 var server = await FerryServer.BuildAsync(options, ct: cancel);
                 await using (server.Store)
                 {

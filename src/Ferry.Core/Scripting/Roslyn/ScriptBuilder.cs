@@ -150,17 +150,70 @@ internal static class RoslynShared
 
     public static readonly EmitOptions EmitOptions = new(debugInformationFormat: DebugInformationFormat.PortablePdb);
 
-    private static readonly Lazy<MetadataReference[]> Framework = new(LoadFramework);
+    private static readonly Lock ReferencesGate = new();
+    private static readonly Timer ReleaseTimer = new(_ => ReleaseIfIdle());
+    private static MetadataReference[]? _framework;
     private static readonly ConcurrentDictionary<string, MetadataReference> ByPath = new(StringComparer.Ordinal);
+    private static long _lastUse;
+
+    /// <summary>
+    /// How long the metadata references stay after the last build. They are memory-mapped files plus the symbol tables
+    /// Roslyn builds over them (tens of MB); a server compiles at deploy and then only runs steps, so it lets them go
+    /// and returns to its idle footprint. The next build maps them again (a slower first build, not an error).
+    /// </summary>
+    internal static TimeSpan ReleaseAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Whether the references are held now (tests).</summary>
+    internal static bool ReferencesLoaded
+    {
+        get
+        {
+            lock (ReferencesGate) return _framework is not null;
+        }
+    }
 
     public static IEnumerable<MetadataReference> References(ScriptRequest request)
     {
+        MetadataReference[] framework;
+        lock (ReferencesGate)
+        {
+            _lastUse = Environment.TickCount64;
+            framework = _framework ??= LoadFramework();
+            ReleaseTimer.Change(ReleaseAfter, Timeout.InfiniteTimeSpan);
+        }
         var assemblies = new List<Assembly> { typeof(StepCompiler).Assembly };
         assemblies.AddRange(request.ApiAssemblies);
         if (request.AdaptorType is not null) assemblies.Add(request.AdaptorType.Assembly);
         var extra = assemblies.Where(a => !a.IsDynamic && a.Location.Length > 0).Select(a => a.Location).Distinct(StringComparer.Ordinal)
-            .Select(path => ByPath.GetOrAdd(path, p => MetadataReference.CreateFromFile(p)));
-        return Framework.Value.Concat(extra);
+            .Select(path => ByPath.GetOrAdd(path, Reference));
+        return framework.Concat(extra);
+    }
+
+    /// <summary>
+    /// Memory-maps the file (AssemblyMetadata.CreateFromFile) instead of reading it into the heap as
+    /// MetadataReference.CreateFromFile does: the shared framework alone is about 60 MB of DLLs, of which a build
+    /// touches only the metadata pages.
+    /// </summary>
+    private static MetadataReference Reference(string path) => AssemblyMetadata.CreateFromFile(path).GetReference(filePath: path);
+
+    private static void ReleaseIfIdle()
+    {
+        lock (ReferencesGate)
+        {
+            var idle = TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastUse);
+            if (_framework is null) return;
+            if (idle < ReleaseAfter)
+            {
+                ReleaseTimer.Change(ReleaseAfter - idle, Timeout.InfiniteTimeSpan);
+                return;
+            }
+            // Not disposed: a build still running keeps its references alive; the mappings go with the garbage.
+            _framework = null;
+            ByPath.Clear();
+        }
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     // The whole shared framework is referenced (not only what is allowed) so that a refused type such as
@@ -185,7 +238,7 @@ internal static class RoslynShared
             {
                 continue;
             }
-            references.Add(MetadataReference.CreateFromFile(path));
+            references.Add(Reference(path));
         }
         return references.ToArray();
     }

@@ -1,0 +1,55 @@
+using Ferry.Diagnostics;
+using Ferry.Json;
+using Ferry.Scripting;
+using Ferry.Steps;
+using Ferry.Tests.Cli;
+
+namespace Ferry.Tests.Scripting;
+
+/// <summary>The server compiles step code in a child `ferry` process (<see cref="CompilerProcess"/>), with the same results as in-process.</summary>
+public sealed class CompilerProcessTests
+{
+    private static readonly SourceLocation Where = new("jobs/check.csx", 3, 1);
+
+    [Fact]
+    public async Task A_child_process_builds_runnable_steps_and_the_same_diagnostics_then_exits_when_idle()
+    {
+        using var process = new CompilerProcess("dotnet", [FerryProcess.FerryDll, CompilerProcess.Verb]) { IdleExit = TimeSpan.FromMilliseconds(500) };
+        var compiler = new StepCompiler(new StepCompilerOptions { Process = process });
+        var unique = Guid.NewGuid().ToString("N"); // a fresh hash: nothing cached anywhere
+
+        var ok = compiler.CompileStep($"// {unique}\nstate.total = (int)state.a + 1;", Where, null, null);
+        Assert.Empty(ok.Diagnostics);
+        Assert.Equal(StepCacheSource.Compiled, ok.Source);
+        var state = new JsObject();
+        state["a"] = 41;
+        await ok.Step!.RunAsync(new StepGlobals { state = state, log = new RunLog(SecretScrubber.None).ForStep("s"), __budget = ExecutionBudget.Unlimited });
+        Assert.Equal("""{"a":41,"total":42}""", Js.ToJson(state));
+
+        const string refused = "var x = 1;\nvar text = System.IO.File.ReadAllText(\"/etc/passwd\");\nstate.n = nosuch;";
+        var fromChild = compiler.CompileStep($"// {unique}\n{refused}", Where, null, null);
+        var inProcess = new StepCompiler(new StepCompilerOptions()).CompileStep($"// {unique}\n{refused}", Where, null, null);
+        Assert.Equal(2, process.ChildBuilds);
+        Assert.Null(fromChild.Step);
+        Assert.NotEmpty(fromChild.Diagnostics);
+        Assert.Equal(inProcess.Diagnostics.Select(d => d.ToString()), fromChild.Diagnostics.Select(d => d.ToString()));
+        Assert.Contains(fromChild.Diagnostics, d => d.Location?.Line == 5); // line 3 of the code (after the comment) is line 5 of the file
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (process.IsRunning && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.False(process.IsRunning, "the child should exit after IdleExit without builds");
+    }
+
+    [Fact]
+    public void A_child_that_cannot_start_leaves_the_build_to_this_process()
+    {
+        using var process = new CompilerProcess(Path.Combine(Path.GetTempPath(), "no-such-ferry-" + Guid.NewGuid().ToString("N")), [CompilerProcess.Verb]);
+        var compiler = new StepCompiler(new StepCompilerOptions { Process = process });
+
+        var result = compiler.CompileStep($"// {Guid.NewGuid():N}\nstate.ok = true;", Where, null, null);
+
+        Assert.Empty(result.Diagnostics);
+        Assert.NotNull(result.Step);
+        Assert.Equal(0, process.ChildBuilds);
+    }
+}
