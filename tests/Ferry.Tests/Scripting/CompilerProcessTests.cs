@@ -53,3 +53,37 @@ public sealed class CompilerProcessTests
         Assert.Equal(0, process.ChildBuilds);
     }
 }
+
+/// <summary>Roslyn's metadata references go after <c>ReleaseAfter</c> without a build (alone: the setting is process-wide).</summary>
+[CollectionDefinition(nameof(RunsAloneWithRoslynSettings), DisableParallelization = true)]
+public sealed class RunsAloneWithRoslynSettings;
+
+[Collection(nameof(RunsAloneWithRoslynSettings))]
+public sealed class RoslynReferencesTests
+{
+    [Fact]
+    public void References_are_let_go_after_a_quiet_period_and_mapped_again_for_the_next_build()
+    {
+        var before = Ferry.Scripting.Roslyn.RoslynShared.ReleaseAfter;
+        Ferry.Scripting.Roslyn.RoslynShared.ReleaseAfter = TimeSpan.FromMilliseconds(300);
+        try
+        {
+            var compiler = new StepCompiler(new StepCompilerOptions());
+            var first = compiler.CompileStep($"// {Guid.NewGuid():N}\nstate.ok = true;", new SourceLocation("a.csx", 1, 1), null, null);
+            Assert.NotNull(first.Step);
+            Assert.True(Ferry.Scripting.Roslyn.RoslynShared.ReferencesLoaded);
+
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Ferry.Scripting.Roslyn.RoslynShared.ReferencesLoaded && DateTime.UtcNow < deadline) Thread.Sleep(50);
+            Assert.False(Ferry.Scripting.Roslyn.RoslynShared.ReferencesLoaded, "the references should go 300 ms after the last build");
+
+            var second = compiler.CompileStep($"// {Guid.NewGuid():N}\nvar n = Regex.Split(\"a b\", \" \").Length; state.n = n;", new SourceLocation("a.csx", 1, 1), null, null);
+            Assert.Empty(second.Diagnostics);
+            Assert.NotNull(second.Step);
+        }
+        finally
+        {
+            Ferry.Scripting.Roslyn.RoslynShared.ReleaseAfter = before;
+        }
+    }
+}
