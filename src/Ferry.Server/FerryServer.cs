@@ -159,14 +159,14 @@ public static class FerryServer
                 : (await credentials.LoadAsync(project, ct)).GetValueOrDefault(triggerSpec.Credential);
             return new WebhookTarget(project, workflow, triggerSpec, secrets, version.Version, spec.Retry);
         },
-        async (batch, ct) =>
+        (batch, ct) =>
         {
             var now = clock.GetUtcNow();
             var entries = batch.Select(i => new JournalEntry(new EnqueuedRun(Guid.CreateVersion7(now), Guid.CreateVersion7(now)),
                 i.Target.Project, i.Target.Workflow, i.Target.Trigger.Name, i.Target.Version,
                 i.Target.Retry is { } r ? new RetryPolicy(r.Attempts, r.Backoff, r.MaxBackoff) : null, now, i.Input.StateJson)).ToArray();
-            await mover.AcceptAsync(entries, ct);
-            return entries.Select(e => new IntakeReceipt(e.Ids.WorkOrderId.ToString(), e.Ids.RunId.ToString())).ToArray();
+            mover.Accept(entries, ct);
+            return Task.FromResult<IReadOnlyList<IntakeReceipt>>(entries.Select(e => new IntakeReceipt(e.Ids.WorkOrderId.ToString(), e.Ids.RunId.ToString())).ToArray());
         },
         metrics,
         completions: completions,

@@ -14,7 +14,7 @@ namespace Ferry.Server.Journal;
 public sealed record JournalEntry(EnqueuedRun Ids, string Project, string Workflow, string Trigger, int Version, RetryPolicy? Retry,
     DateTimeOffset ReceivedAt, ReadOnlyMemory<byte> StateJson)
 {
-    /// <summary>The journal segment the entry was written to (set by <see cref="IntakeJournal.AppendAsync"/>).</summary>
+    /// <summary>The journal segment the entry was written to (set by <see cref="IntakeJournal.Append"/>).</summary>
     public long Segment { get; internal set; }
 
     /// <summary>The work order the store makes of the entry, with the ids already given out.</summary>
@@ -113,11 +113,12 @@ public sealed class IntakeJournal : IDisposable
     /// <summary>
     /// Writes <paramref name="entries"/> at the end of the journal and fsyncs it: when this returns they survive a crash
     /// or power cut. Sets each entry's <see cref="JournalEntry.Segment"/>. One caller at a time is served; others wait.
+    /// Synchronous on purpose: the write and fsync block anyway, and the intake's group-commit thread calls it directly.
     /// </summary>
-    public async Task AppendAsync(IReadOnlyList<JournalEntry> entries, CancellationToken ct = default)
+    public void Append(IReadOnlyList<JournalEntry> entries, CancellationToken ct = default)
     {
         if (entries.Count == 0) return;
-        await _writeGate.WaitAsync(ct);
+        _writeGate.Wait(ct);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);

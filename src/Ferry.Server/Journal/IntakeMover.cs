@@ -5,7 +5,7 @@ using Ferry.Storage;
 namespace Ferry.Server.Journal;
 
 /// <summary>
-/// Between the <see cref="IntakeJournal"/> and the store: <see cref="AcceptAsync"/> journals a batch of accepted
+/// Between the <see cref="IntakeJournal"/> and the store: <see cref="Accept"/> journals a batch of accepted
 /// requests (the webhook's 202 waits only for that fsync), and a background loop stores journaled entries as work
 /// orders, up to <see cref="MaxBatch"/> per transaction, in arrival order, then wakes the workers. At start it first
 /// stores what the journal recovered, skipping work orders already stored. When the database is unreachable the loop
@@ -48,10 +48,10 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
 
     /// <summary>
     /// Journals <paramref name="entries"/> (fsync) and queues them for the store. When this returns they are acknowledged:
-    /// they reach the database even if the process dies now.
+    /// they reach the database even if the process dies now. Synchronous, like <see cref="IntakeJournal.Append"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">The backlog is full (the database is unreachable or far behind): nothing was accepted.</exception>
-    public async Task AcceptAsync(IReadOnlyList<JournalEntry> entries, CancellationToken ct)
+    public void Accept(IReadOnlyList<JournalEntry> entries, CancellationToken ct)
     {
         var backlog = Backlog;
         if (backlog + entries.Count > MaxBacklog)
@@ -59,7 +59,7 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
             throw new InvalidOperationException(
                 $"{backlog:N0} accepted requests are still waiting to be stored in the database (the limit is {MaxBacklog:N0}; the database is unreachable or behind)");
         }
-        await _journal.AppendAsync(entries, ct);
+        _journal.Append(entries, ct);
         Interlocked.Add(ref _accepted, entries.Count);
         foreach (var entry in entries)
         {

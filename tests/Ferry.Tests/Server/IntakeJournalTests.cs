@@ -25,8 +25,8 @@ public sealed class IntakeJournalTests : IDisposable
         using (var journal = IntakeJournal.Open(_dir))
         {
             Assert.Empty(journal.Recovered);
-            await journal.AppendAsync(written.Take(20).ToList());
-            await journal.AppendAsync(written.Skip(20).ToList());
+            journal.Append(written.Take(20).ToList());
+            journal.Append(written.Skip(20).ToList());
         }
 
         using var reopened = IntakeJournal.Open(_dir);
@@ -44,7 +44,7 @@ public sealed class IntakeJournalTests : IDisposable
     [Fact]
     public async Task A_record_cut_short_by_a_crash_is_removed_and_the_entries_before_it_are_kept()
     {
-        using (var journal = IntakeJournal.Open(_dir)) await journal.AppendAsync([Entry(1), Entry(2)]);
+        using (var journal = IntakeJournal.Open(_dir)) journal.Append([Entry(1), Entry(2)]);
         var segment = Assert.Single(Segments());
         var intact = new FileInfo(segment).Length;
         // A write that never finished: a header promising 500 bytes, and 7 of them.
@@ -59,7 +59,7 @@ public sealed class IntakeJournalTests : IDisposable
     [Fact]
     public async Task A_record_failing_its_checksum_ends_what_is_read_and_is_reported_with_its_byte_offset()
     {
-        using (var journal = IntakeJournal.Open(_dir)) await journal.AppendAsync([Entry(1), Entry(2), Entry(3)]);
+        using (var journal = IntakeJournal.Open(_dir)) journal.Append([Entry(1), Entry(2), Entry(3)]);
         var segment = Assert.Single(Segments());
         var bytes = File.ReadAllBytes(segment);
         var second = 8 + BitConverter.ToInt32(bytes, 0);
@@ -89,15 +89,15 @@ public sealed class IntakeJournalTests : IDisposable
         {
             var first = new[] { Entry(1), Entry(2) };
             var second = new[] { Entry(3) };
-            await journal.AppendAsync(first);
-            await journal.AppendAsync(second);
+            journal.Append(first);
+            journal.Append(second);
 
             journal.Stored(2, first[^1].Segment); // entry 3 still waits: its segment stays
             Assert.Single(Segments());
             journal.Stored(3, second[^1].Segment); // all stored: the journal is emptied
             Assert.DoesNotContain(Segments(), s => new FileInfo(s).Length > 0);
 
-            await journal.AppendAsync([Entry(4)]);
+            journal.Append([Entry(4)]);
         }
         using var reopened = IntakeJournal.Open(_dir);
         var left = Assert.Single(reopened.Recovered);
@@ -107,12 +107,12 @@ public sealed class IntakeJournalTests : IDisposable
     [Fact]
     public async Task Recovered_entries_stay_on_disk_until_stored_even_after_new_appends()
     {
-        using (var journal = IntakeJournal.Open(_dir)) await journal.AppendAsync([Entry(1)]);
+        using (var journal = IntakeJournal.Open(_dir)) journal.Append([Entry(1)]);
         using (var journal = IntakeJournal.Open(_dir))
         {
             Assert.Single(journal.Recovered);
             var fresh = new[] { Entry(2) };
-            await journal.AppendAsync(fresh);
+            journal.Append(fresh);
             Assert.Equal(2, Segments().Length); // the recovered segment and a new one
             journal.Stored(1, journal.Recovered[0].Segment);
             Assert.Equal(2, Segments().Length); // the new entry is not stored: nothing older than its segment was waiting

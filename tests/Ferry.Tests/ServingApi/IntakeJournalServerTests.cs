@@ -58,7 +58,7 @@ public abstract class IntakeJournalServerTests : IDisposable
         {
             JournalEntry Entry(EnqueuedRun ids, int n) => new(ids, "journaled", "cases", "hook", 1, null, DateTimeOffset.UtcNow,
                 Encoding.UTF8.GetBytes($$$"""{"data":{"n":{{{n}}}},"request":{"method":"POST"}}"""));
-            await journal.AppendAsync([Entry(first, 1), Entry(lost, 2)]);
+            journal.Append([Entry(first, 1), Entry(lost, 2)]);
         }
 
         await using var restarted = await StartAsync(o => o.DataDirectory = _data);
@@ -114,6 +114,8 @@ public sealed class PostgresIntakeJournalServerTests(PostgresServer postgres) : 
         });
         await server.DeployAsync(Hook());
         using (var warm = await server.Client.PostAsJsonAsync("/i/journaled/cases/hook", new { n = 0 })) Assert.Equal(HttpStatusCode.Accepted, warm.StatusCode);
+        var mover = server.Services.GetRequiredService<IntakeMover>();
+        await mover.WaitStoredAsync(TimeSpan.FromSeconds(10), CancellationToken.None); // the backlog starts empty
 
         var accepted = new List<Guid>();
         await postgres.PauseAsync();
@@ -136,7 +138,6 @@ public sealed class PostgresIntakeJournalServerTests(PostgresServer postgres) : 
             await postgres.ResumeAsync();
         }
 
-        var mover = server.Services.GetRequiredService<IntakeMover>();
         var store = server.Services.GetRequiredService<FerryStore>();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (mover.Backlog > 0)
