@@ -60,85 +60,98 @@ public static class FerryServer
             }
         });
 
-        var app = ServerHost.Build(options, builder =>
+        // Anything below may fail (a broken --deploy folder, a database refusing the bootstrap): then the journal's lock,
+        // the store and the app are released, so the same data folder can be opened again in this process.
+        WebApplication? app = null;
+        try
         {
-            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-            builder.Services.AddSingleton(store);
-            builder.Services.AddSingleton(vault);
-            builder.Services.AddSingleton(new WorkspaceOptions
+            app = ServerHost.Build(options, builder =>
             {
-                Catalog = Adaptors.BuiltInAdaptors.Catalog,
-                CacheDirectory = Path.Combine(options.DataDirectory, "cache", "steps"),
-                CompilerProcess = options.CompilerProcess,
+                builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+                builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+                builder.Services.AddSingleton(store);
+                builder.Services.AddSingleton(vault);
+                builder.Services.AddSingleton(new WorkspaceOptions
+                {
+                    Catalog = Adaptors.BuiltInAdaptors.Catalog,
+                    CacheDirectory = Path.Combine(options.DataDirectory, "cache", "steps"),
+                    CompilerProcess = options.CompilerProcess,
+                });
+                builder.Services.AddSingleton<DeployedProjects>();
+                builder.Services.AddSingleton<ProjectCredentials>();
+                builder.Services.AddSingleton<RunSignal>();
+                builder.Services.AddSingleton<RunCompletions>();
+                builder.Services.AddSingleton<WebhookPaths>();
+                builder.Services.AddExceptionHandler<WebhookPathConflictHandler>();
+                builder.Services.AddSingleton<Audit>();
+                builder.Services.AddSingleton(new LoginThrottle(options.Clock));
+                builder.Services.AddSingleton(journal);
+                builder.Services.AddSingleton<IntakeMover>();
+                builder.Services.AddHostedService(sp => sp.GetRequiredService<IntakeMover>());
+                builder.Services.AddSingleton(sp => Intake(sp.GetRequiredService<DeployedProjects>(),
+                    sp.GetRequiredService<ProjectCredentials>(), sp.GetRequiredService<IntakeMover>(), options.Clock, sp.GetRequiredService<FerryMetrics>(),
+                    sp.GetRequiredService<RunCompletions>(), sp.GetRequiredService<WebhookPaths>()));
+                builder.Services.AddSingleton<ClaimLimits>();
+                builder.Services.AddSingleton<RunWorker>();
+                builder.Services.AddHostedService(sp => sp.GetRequiredService<RunWorker>());
+                builder.Services.AddHostedService<Janitor>();
+                // Scheduling: one leader among the processes on a database runs cron ticks and retention.
+                builder.Services.AddSingleton<LeaderLease>();
+                builder.Services.AddSingleton<Scheduler>();
+                builder.Services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
+                builder.Services.AddSingleton<RetentionJob>();
+                builder.Services.AddHostedService(sp => sp.GetRequiredService<RetentionJob>());
+                builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
+                configure?.Invoke(builder);
             });
-            builder.Services.AddSingleton<DeployedProjects>();
-            builder.Services.AddSingleton<ProjectCredentials>();
-            builder.Services.AddSingleton<RunSignal>();
-            builder.Services.AddSingleton<RunCompletions>();
-            builder.Services.AddSingleton<WebhookPaths>();
-            builder.Services.AddExceptionHandler<WebhookPathConflictHandler>();
-            builder.Services.AddSingleton<Audit>();
-            builder.Services.AddSingleton(new LoginThrottle(options.Clock));
-            builder.Services.AddSingleton(journal);
-            builder.Services.AddSingleton<IntakeMover>();
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<IntakeMover>());
-            builder.Services.AddSingleton(sp => Intake(sp.GetRequiredService<DeployedProjects>(),
-                sp.GetRequiredService<ProjectCredentials>(), sp.GetRequiredService<IntakeMover>(), options.Clock, sp.GetRequiredService<FerryMetrics>(),
-                sp.GetRequiredService<RunCompletions>(), sp.GetRequiredService<WebhookPaths>()));
-            builder.Services.AddSingleton<ClaimLimits>();
-            builder.Services.AddSingleton<RunWorker>();
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<RunWorker>());
-            builder.Services.AddHostedService<Janitor>();
-            // Scheduling: one leader among the processes on a database runs cron ticks and retention.
-            builder.Services.AddSingleton<LeaderLease>();
-            builder.Services.AddSingleton<Scheduler>();
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
-            builder.Services.AddSingleton<RetentionJob>();
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<RetentionJob>());
-            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
-            configure?.Invoke(builder);
-        });
 
-        // Read-your-writes: an /api call first waits (briefly) until webhook requests acknowledged before it are stored,
-        // so a client that got a 202 finds (or retries, or cancels) its work order.
-        var mover = app.Services.GetRequiredService<IntakeMover>();
-        app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments("/api"), branch => branch.Use(async (ctx, next) =>
-        {
-            await mover.WaitStoredAsync(TimeSpan.FromSeconds(2), ctx.RequestAborted);
-            await next(ctx);
-        }));
-        // Every /api request is authenticated and checked against its endpoint's AccessRequirement (fail closed).
-        app.UseMiddleware<ApiAuth>();
-        var api = app.MapGroup("/api");
-        api.MapProjectsApi();
-        api.MapHistoryApi();
-        api.MapVersionsApi();
-        api.MapWorkflowsApi();
-        api.MapDryRunApi();
-        api.MapAccessApi();
-        api.MapProjectAccessApi();
-        api.MapAuditApi();
-        app.Services.GetRequiredService<FerryMetrics>().ObserveQueueDepthWith(() => store.CountRunsAsync(Storage.RunStatus.Available).GetAwaiter().GetResult());
-        app.Services.GetRequiredService<FerryMetrics>().ObserveIntakeBacklogWith(() => mover.Backlog);
+            // Read-your-writes: an /api call first waits (briefly) until webhook requests acknowledged before it are stored,
+            // so a client that got a 202 finds (or retries, or cancels) its work order.
+            var mover = app.Services.GetRequiredService<IntakeMover>();
+            app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments("/api"), branch => branch.Use(async (ctx, next) =>
+            {
+                await mover.WaitStoredAsync(TimeSpan.FromSeconds(2), ctx.RequestAborted);
+                await next(ctx);
+            }));
+            // Every /api request is authenticated and checked against its endpoint's AccessRequirement (fail closed).
+            app.UseMiddleware<ApiAuth>();
+            var api = app.MapGroup("/api");
+            api.MapProjectsApi();
+            api.MapHistoryApi();
+            api.MapVersionsApi();
+            api.MapWorkflowsApi();
+            api.MapDryRunApi();
+            api.MapAccessApi();
+            api.MapProjectAccessApi();
+            api.MapAuditApi();
+            app.Services.GetRequiredService<FerryMetrics>().ObserveQueueDepthWith(() => store.CountRunsAsync(Storage.RunStatus.Available).GetAwaiter().GetResult());
+            app.Services.GetRequiredService<FerryMetrics>().ObserveIntakeBacklogWith(() => mover.Backlog);
 
-        // On shutdown, intake stops taking requests and commits what it holds; workers finish or leave runs to the janitor.
-        var intake = app.Services.GetRequiredService<WebhookIntake>();
-        app.Lifetime.ApplicationStopping.Register(() => intake.StopAsync(CancellationToken.None).GetAwaiter().GetResult());
-        // Webhooks waiting for their run (after_completion) answer 202 at once; the runs go on.
-        app.Lifetime.ApplicationStopping.Register(app.Services.GetRequiredService<RunCompletions>().Stop);
+            // On shutdown, intake stops taking requests and commits what it holds; workers finish or leave runs to the janitor.
+            var intake = app.Services.GetRequiredService<WebhookIntake>();
+            app.Lifetime.ApplicationStopping.Register(() => intake.StopAsync(CancellationToken.None).GetAwaiter().GetResult());
+            // Webhooks waiting for their run (after_completion) answer 202 at once; the runs go on.
+            app.Lifetime.ApplicationStopping.Register(app.Services.GetRequiredService<RunCompletions>().Stop);
 
-        var projects = app.Services.GetRequiredService<DeployedProjects>();
-        // A deploy (or restore) may not claim a custom webhook path another project serves: 409 naming both.
-        projects.BeforeSave = app.Services.GetRequiredService<WebhookPaths>().EnsureUnclaimedAsync;
-        var audit = app.Services.GetRequiredService<Audit>();
-        foreach (var folder in options.Deploy)
-        {
-            var (deployed, created) = await projects.DeployAsync(ProjectBundle.FromDirectory(folder), "ferry serve --deploy", null, ct);
-            if (created) await audit.RecordAsync("ferry serve --deploy", "version.deploy", deployed.Project, $"v{deployed.Version}", null, new { version = deployed.Version, deployed.SpecHash }, ct);
+            var projects = app.Services.GetRequiredService<DeployedProjects>();
+            // A deploy (or restore) may not claim a custom webhook path another project serves: 409 naming both.
+            projects.BeforeSave = app.Services.GetRequiredService<WebhookPaths>().EnsureUnclaimedAsync;
+            var audit = app.Services.GetRequiredService<Audit>();
+            foreach (var folder in options.Deploy)
+            {
+                var (deployed, created) = await projects.DeployAsync(ProjectBundle.FromDirectory(folder), "ferry serve --deploy", null, ct);
+                if (created) await audit.RecordAsync("ferry serve --deploy", "version.deploy", deployed.Project, $"v{deployed.Version}", null, new { version = deployed.Version, deployed.SpecHash }, ct);
+            }
+            var token = await ApiAuth.BootstrapAsync(store, ct);
+            return new FerryServerInstance(app, store, token, keyNotice);
         }
-        var token = await ApiAuth.BootstrapAsync(store, ct);
-        return new FerryServerInstance(app, store, token, keyNotice);
+        catch
+        {
+            if (app is not null) await app.DisposeAsync();
+            journal.Dispose();
+            await store.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>
