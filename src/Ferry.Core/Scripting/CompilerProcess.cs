@@ -16,8 +16,9 @@ namespace Ferry.Scripting;
 /// standard input and output (<c>[u32 length][JSON]</c> frames, little-endian) until its input closes. It is started on
 /// the first build and told to exit (input closed) after <see cref="IdleExit"/> without one, so a server that is not
 /// deploying carries no compiler.</para>
-/// <para>A child that cannot start, dies, or answers for other Ferry assemblies (a build hash that differs) is not an
-/// error: that build runs in this process, as it would without a <see cref="CompilerProcess"/>.</para>
+/// <para>A child that cannot start, dies, or answers for other Ferry assemblies (a build hash that differs; it is then not
+/// asked again) is not an error: that build runs in this process, as it would without a <see cref="CompilerProcess"/>.
+/// A build that outlasts <see cref="BuildTimeout"/> kills the child and fails that step with FERRY298.</para>
 /// </remarks>
 public sealed class CompilerProcess : IDisposable
 {
@@ -31,6 +32,7 @@ public sealed class CompilerProcess : IDisposable
     private Process? _child;
     private long _lastUse;
     private bool _disposed;
+    private bool _mismatched;
 
     /// <param name="fileName">The program to start (the <c>ferry</c> apphost, or <c>dotnet</c>).</param>
     /// <param name="arguments">Its arguments, ending with <see cref="Verb"/>.</param>
@@ -43,6 +45,12 @@ public sealed class CompilerProcess : IDisposable
 
     /// <summary>How long the child stays after its last build.</summary>
     public TimeSpan IdleExit { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Longest a build may take in the child. Past it the child is killed and the step gets FERRY298 instead of holding
+    /// every later deploy behind it (builds go through the child one at a time).
+    /// </summary>
+    public TimeSpan BuildTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Builds done by a child so far (tests, diagnostics).</summary>
     public int ChildBuilds => Volatile.Read(ref _childBuilds);
@@ -79,16 +87,31 @@ public sealed class CompilerProcess : IDisposable
     {
         lock (_gate)
         {
-            if (_disposed) return null;
+            if (_disposed || _mismatched) return null;
             _lastUse = Environment.TickCount64;
             for (var attempt = 0; attempt < 2; attempt++)
             {
+                var timedOut = false;
                 try
                 {
                     var child = _child is { HasExited: false } running ? running : Start();
+                    using var watchdog = new Timer(_ =>
+                    {
+                        timedOut = true;
+                        KillQuietly(child);
+                    }, null, BuildTimeout, Timeout.InfiniteTimeSpan);
                     WriteFrame(child.StandardInput.BaseStream, BuildRequest.From(request));
                     var reply = ReadFrame<BuildReply>(child.StandardOutput.BaseStream);
-                    if (reply is null || reply.Hash != request.Hash) break; // another Ferry build answered: build here
+                    watchdog.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                    if (reply is null && Volatile.Read(ref timedOut)) return TooSlow();
+                    if (reply is null) break;
+                    if (reply.Hash != request.Hash)
+                    {
+                        // Another Ferry build (or another program) answered: it never will match, so stop asking it.
+                        _mismatched = true;
+                        Stop();
+                        break;
+                    }
                     _childBuilds++;
                     _idleTimer.Change(IdleExit, Timeout.InfiniteTimeSpan);
                     return reply.ToOutput();
@@ -96,9 +119,30 @@ public sealed class CompilerProcess : IDisposable
                 catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception or JsonException or InvalidDataException)
                 {
                     Kill(); // a dead or confused child: start a fresh one once, then build here
+                    if (Volatile.Read(ref timedOut)) return TooSlow();
                 }
             }
             return null;
+        }
+    }
+
+    private BuildOutput TooSlow()
+    {
+        Kill();
+        return new BuildOutput(null, null, [new RawDiagnostic("FERRY298",
+            $"Compiling this code took longer than {BuildTimeout.TotalSeconds:0} s, so the compiler was stopped.",
+            "Split very long code into smaller steps or files; if the code is short, please report it with the code.", 0, 0)]);
+    }
+
+    private static void KillQuietly(Process child)
+    {
+        try
+        {
+            child.Kill();
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone.
         }
     }
 
@@ -185,14 +229,7 @@ public sealed class CompilerProcess : IDisposable
     private void Kill()
     {
         if (_child is null) return;
-        try
-        {
-            _child.Kill();
-        }
-        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
-        {
-            // Already gone.
-        }
+        KillQuietly(_child);
         _child.Dispose();
         _child = null;
     }

@@ -52,6 +52,36 @@ public sealed class CompilerProcessTests
         Assert.NotNull(result.Step);
         Assert.Equal(0, process.ChildBuilds);
     }
+
+    [Fact]
+    public void A_child_that_answers_for_something_else_leaves_the_build_to_this_process()
+    {
+        using var process = new CompilerProcess("cat", []); // echoes the request back: no build hash in it
+        var compiler = new StepCompiler(new StepCompilerOptions { Process = process });
+
+        var result = compiler.CompileStep($"// {Guid.NewGuid():N}\nstate.ok = true;", Where, null, null);
+        var next = compiler.CompileStep($"// {Guid.NewGuid():N}\nstate.ok = false;", Where, null, null);
+
+        Assert.NotNull(result.Step);
+        Assert.NotNull(next.Step);
+        Assert.Equal(0, process.ChildBuilds);
+        Assert.False(process.IsRunning, "a child that answered for something else is stopped and not asked again");
+    }
+
+    [Fact]
+    public void A_build_that_outlasts_the_timeout_is_stopped_and_reported_at_the_step()
+    {
+        using var process = new CompilerProcess("sleep", ["600"]) { BuildTimeout = TimeSpan.FromMilliseconds(500) }; // never answers
+        var compiler = new StepCompiler(new StepCompilerOptions { Process = process });
+
+        var result = compiler.CompileStep($"// {Guid.NewGuid():N}\nstate.ok = true;", Where, null, null);
+
+        Assert.Null(result.Step);
+        var diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal("FERRY298", diagnostic.Code);
+        Assert.Equal(Where, diagnostic.Location);
+        Assert.False(process.IsRunning);
+    }
 }
 
 /// <summary>Roslyn's metadata references go after <c>ReleaseAfter</c> without a build (alone: the setting is process-wide).</summary>
