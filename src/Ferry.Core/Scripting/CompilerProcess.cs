@@ -88,42 +88,55 @@ public sealed class CompilerProcess : IDisposable
         lock (_gate)
         {
             if (_disposed || _mismatched) return null;
-            _lastUse = Environment.TickCount64;
-            for (var attempt = 0; attempt < 2; attempt++)
+            try
             {
-                var timedOut = false;
-                try
-                {
-                    var child = _child is { HasExited: false } running ? running : Start();
-                    using var watchdog = new Timer(_ =>
-                    {
-                        timedOut = true;
-                        KillQuietly(child);
-                    }, null, BuildTimeout, Timeout.InfiniteTimeSpan);
-                    WriteFrame(child.StandardInput.BaseStream, BuildRequest.From(request));
-                    var reply = ReadFrame<BuildReply>(child.StandardOutput.BaseStream);
-                    watchdog.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                    if (reply is null && Volatile.Read(ref timedOut)) return TooSlow();
-                    if (reply is null) break;
-                    if (reply.Hash != request.Hash)
-                    {
-                        // Another Ferry build (or another program) answered: it never will match, so stop asking it.
-                        _mismatched = true;
-                        Stop();
-                        break;
-                    }
-                    _childBuilds++;
-                    _idleTimer.Change(IdleExit, Timeout.InfiniteTimeSpan);
-                    return reply.ToOutput();
-                }
-                catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception or JsonException or InvalidDataException)
-                {
-                    Kill(); // a dead or confused child: start a fresh one once, then build here
-                    if (Volatile.Read(ref timedOut)) return TooSlow();
-                }
+                return BuildInChild(request);
             }
-            return null;
+            finally
+            {
+                // Idle time counts from the end of the last build, however long it took.
+                _lastUse = Environment.TickCount64;
+                if (_child is not null && !_disposed) _idleTimer.Change(IdleExit, Timeout.InfiniteTimeSpan);
+            }
         }
+    }
+
+    private BuildOutput? BuildInChild(ScriptRequest request)
+    {
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var timedOut = false;
+            try
+            {
+                var child = _child is { HasExited: false } running ? running : Start();
+                using var watchdog = new Timer(_ =>
+                {
+                    timedOut = true;
+                    KillQuietly(child);
+                }, null, BuildTimeout, Timeout.InfiniteTimeSpan);
+                WriteFrame(child.StandardInput.BaseStream, BuildRequest.From(request));
+                var reply = ReadFrame<BuildReply>(child.StandardOutput.BaseStream);
+                watchdog.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                if (reply is null && Volatile.Read(ref timedOut)) return TooSlow();
+                if (reply is null) break;
+                if (reply.Hash == "") return null; // the child could not build this one (it said why on stderr): build it here
+                if (reply.Hash != request.Hash)
+                {
+                    // Another Ferry build (or another program) answered: it never will match, so stop asking it.
+                    _mismatched = true;
+                    Stop();
+                    return null;
+                }
+                _childBuilds++;
+                return reply.ToOutput();
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception or JsonException or InvalidDataException)
+            {
+                Kill(); // a dead or confused child: start a fresh one once, then build here
+                if (Volatile.Read(ref timedOut)) return TooSlow();
+            }
+        }
+        return null;
     }
 
     private BuildOutput TooSlow()
