@@ -104,7 +104,10 @@ public sealed partial class FerryStore : IAsyncDisposable
 
     private static async Task<IReadOnlyList<T>> QueryAsync<T>(DbConnection connection, WriteScope? scope, string sql, object? args, Func<DbDataReader, T> map, CancellationToken ct)
     {
-        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, args, scope?.Transaction, cancellationToken: ct));
+        // Disposed synchronously on purpose: Dapper's wrapped reader disposes its command only in Dispose, not in
+        // DisposeAsync. A command never disposed stays registered with the connection, and the writer connection lives as
+        // long as the server: its list grew by one per query and every later command's disposal scanned it.
+        using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, args, scope?.Transaction, cancellationToken: ct));
         var rows = new List<T>();
         while (await reader.ReadAsync(ct)) rows.Add(map(reader));
         return rows;

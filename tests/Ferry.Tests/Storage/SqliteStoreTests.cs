@@ -1,3 +1,5 @@
+using System.Collections;
+using System.Reflection;
 using Ferry.Storage;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
@@ -17,6 +19,36 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreCompliance
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>
+    /// The writer connection lives as long as the server, and Microsoft.Data.Sqlite keeps every command created on a
+    /// connection in a list until the command is disposed; each disposal scans that list. A command left undisposed
+    /// per query (Dapper's reader disposes its command only in the synchronous Dispose) made the list grow by one per
+    /// claim, and a long-running server slower with every run.
+    /// </summary>
+    [Fact]
+    public async Task The_writer_connection_keeps_no_command_per_query()
+    {
+        await Store.EnqueueAsync(Enumerable.Range(0, 300).Select(_ => new NewWorkOrder("p", "w", "manual", 1, """{"data":{}}""")).ToList());
+        var worker = new ClaimRequest("w1", TimeSpan.FromMinutes(1));
+        for (var i = 0; i < 300; i++)
+        {
+            var run = await Store.ClaimAsync(worker) ?? throw new InvalidOperationException($"run {i} was not claimed");
+            Assert.True(await Store.MarkStartedAsync(run.RunId, worker.WorkerId));
+            Assert.True(await Store.CompleteAsync(new RunCompletion(run.RunId, worker.WorkerId, RunStatus.Success, Clock.GetUtcNow(), null, null, [], [])));
+        }
+        Assert.InRange(WriterCommands(Store), 0, 50);
+    }
+
+    private static int WriterCommands(FerryStore store)
+    {
+        const BindingFlags Private = BindingFlags.NonPublic | BindingFlags.Instance;
+        var dialect = typeof(FerryStore).GetField("_dialect", Private)?.GetValue(store) ?? throw new InvalidOperationException("FerryStore._dialect not found");
+        var writer = dialect.GetType().GetField("_writer", Private)?.GetValue(dialect) as SqliteConnection ?? throw new InvalidOperationException("SqliteDialect._writer not found");
+        var commands = typeof(SqliteConnection).GetField("_commands", Private)?.GetValue(writer) as ICollection
+            ?? throw new InvalidOperationException("SqliteConnection._commands not found: Microsoft.Data.Sqlite changed; find another way to count the writer's live commands");
+        return commands.Count;
     }
 
     public void Dispose()
