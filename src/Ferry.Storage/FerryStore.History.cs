@@ -54,7 +54,13 @@ public sealed partial class FerryStore
         if (query.Project is not null) where.Append(" AND project = @project");
         if (query.Projects is not null) where.Append(" AND ").Append(_dialect.InList("project", "@projects"));
         if (query.Workflow is not null) where.Append(" AND workflow = @workflow");
-        if (query.Status is not null) where.Append(" AND status = @status");
+        if (query.Status is not null)
+        {
+            where.Append(" AND status = @status");
+            // The partial index work_orders_unsuccessful serves a query that repeats its condition word for word;
+            // other states are common enough to be found walking work orders newest first.
+            if (UnsuccessfulStatuses.Contains(query.Status)) where.Append(" AND ").Append(UnsuccessfulCondition);
+        }
         if (query.Since is not null) where.Append(" AND created_at >= @since");
         if (query.Until is not null) where.Append(" AND created_at < @until");
         if (after is not null) where.Append(" AND seq < @after");
@@ -120,7 +126,14 @@ public sealed partial class FerryStore
         {
             throw new ArgumentException($"status '{status}' is not a run state; use one of {string.Join(", ", RunStatus.All)}.", nameof(status));
         }
-        var sql = status is null ? "SELECT COUNT(*) FROM runs" : "SELECT COUNT(*) FROM runs WHERE status = @status";
+        // The queue's and in-flight runs' partial indexes serve a query that repeats their condition word for word.
+        var sql = status switch
+        {
+            null => "SELECT COUNT(*) FROM runs",
+            RunStatus.Available => "SELECT COUNT(*) FROM runs WHERE status = 'available'",
+            RunStatus.Claimed or RunStatus.Started => $"SELECT COUNT(*) FROM runs WHERE status = @status AND status IN {ActiveStatuses}",
+            _ => "SELECT COUNT(*) FROM runs WHERE status = @status",
+        };
         var rows = await ReadAsync(sql, new { status }, r => Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture), ct);
         return rows[0];
     }

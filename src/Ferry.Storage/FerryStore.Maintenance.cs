@@ -92,7 +92,15 @@ public sealed partial class FerryStore
             if (policy.HistoryPeriod is { } history)
             {
                 var ids = (await QueryAsync(scope.Connection, scope,
-                    $"SELECT id FROM work_orders WHERE project = @project AND status IN {FinalStatuses} AND created_at < @cutoff ORDER BY seq LIMIT @max",
+                    // Oldest first through (project, seq), only up to the project's first work order created after
+                    // the cutoff: the walk covers the expired work orders, not the whole history (seq follows
+                    // created_at except for requests replayed from the intake journal, which a later pass takes).
+                    $"""
+                    SELECT id FROM work_orders
+                    WHERE project = @project AND status IN {FinalStatuses} AND created_at < @cutoff
+                      AND seq < COALESCE((SELECT MIN(seq) FROM work_orders WHERE project = @project AND created_at >= @cutoff), {long.MaxValue})
+                    ORDER BY seq LIMIT @max
+                    """,
                     new { project, cutoff = _dialect.Time(now - history), max = maxWorkOrders }, r => r.GetGuid(0), ct)).ToList();
                 if (ids.Count > 0)
                 {
@@ -141,14 +149,4 @@ public sealed partial class FerryStore
     /// <summary>Gives the lease up at once (clean shutdown), if <paramref name="holder"/> holds it.</summary>
     public Task ReleaseLeaseAsync(string name, string holder, CancellationToken ct = default) =>
         WriteAsync(scope => scope.Connection.ExecuteAsync(Cmd("DELETE FROM leases WHERE name = @name AND holder = @holder", new { name, holder }, scope, ct)), ct);
-
-    /// <summary>Run counts for every state (zero included): the <c>/metrics</c> "runs by state" gauge in one query.</summary>
-    public async Task<IReadOnlyDictionary<string, int>> CountRunsByStatusAsync(CancellationToken ct = default)
-    {
-        var rows = await ReadAsync("SELECT status, COUNT(*) FROM runs GROUP BY status", null,
-            r => (Status: r.GetString(0), Count: Convert.ToInt32(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)), ct);
-        var counts = RunStatus.All.ToDictionary(s => s, _ => 0);
-        foreach (var (status, count) in rows) counts[status] = count;
-        return counts;
-    }
 }

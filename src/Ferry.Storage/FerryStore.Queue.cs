@@ -9,6 +9,14 @@ public sealed partial class FerryStore
 {
     private const string ActiveStatuses = "('claimed', 'started')";
 
+    /// <summary>The final states other than success, word for word as the condition of the partial index
+    /// <c>work_orders_unsuccessful</c> (schema 6): a query that repeats it may use the index.</summary>
+    private const string UnsuccessfulCondition =
+        "(status = 'failed' OR status = 'crashed' OR status = 'cancelled' OR status = 'killed' OR status = 'exception' OR status = 'lost')";
+
+    private static readonly HashSet<string> UnsuccessfulStatuses =
+        [RunStatus.Failed, RunStatus.Crashed, RunStatus.Cancelled, RunStatus.Killed, RunStatus.Exception, RunStatus.Lost];
+
     /// <summary>
     /// Durable intake: stores every work order of <paramref name="batch"/> with its input and first run in ONE
     /// transaction (group commit), and returns their ids in the same order. When this returns, the batch is on disk.

@@ -196,6 +196,27 @@ public abstract partial class StoreCompliance(ITestOutputHelper output) : IAsync
         Assert.Equal(7, (await Store.ListWorkOrdersAsync(new WorkOrderQuery(Until: Clock.GetUtcNow().AddMinutes(-1)))).Items.Count);
     }
 
+    [Fact]
+    public async Task Work_orders_list_by_an_unsuccessful_state_in_pages()
+    {
+        await Store.EnqueueAsync(Enumerable.Range(0, 9).Select(_ => Order()).ToList());
+        var failed = new List<Guid>();
+        for (var i = 0; i < 9; i++)
+        {
+            var run = (await Store.ClaimAsync(Worker()))!;
+            var status = i % 3 == 0 ? RunStatus.Success : i % 3 == 1 ? RunStatus.Failed : RunStatus.Crashed;
+            await FinishAsync(run, status: status);
+            if (status == RunStatus.Failed) failed.Add(run.WorkOrderId);
+        }
+        var first = await Store.ListWorkOrdersAsync(new WorkOrderQuery(Project: "p", Status: RunStatus.Failed, Limit: 2));
+        var second = await Store.ListWorkOrdersAsync(new WorkOrderQuery(Project: "p", Status: RunStatus.Failed, Limit: 2, After: first.Next));
+        Assert.Null(second.Next);
+        Assert.Equal(Enumerable.Reverse(failed), first.Items.Concat(second.Items).Select(w => w.Id));
+        Assert.All(first.Items.Concat(second.Items), w => Assert.Equal(RunStatus.Failed, w.Status));
+        Assert.Equal(3, (await Store.ListWorkOrdersAsync(new WorkOrderQuery(Status: RunStatus.Crashed))).Items.Count);
+        Assert.Equal(3, (await Store.ListWorkOrdersAsync(new WorkOrderQuery(Status: RunStatus.Success))).Items.Count);
+    }
+
     [Theory]
     [InlineData(0, null, null, "limit")]
     [InlineData(501, null, null, "limit")]
