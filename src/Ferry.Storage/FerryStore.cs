@@ -90,9 +90,14 @@ public sealed partial class FerryStore : IAsyncDisposable
 
     private async Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> work, CancellationToken ct, bool relaxed = false)
     {
-        await using var scope = await _dialect.BeginWriteAsync(ct, relaxed);
-        var result = await work(scope);
-        await scope.CommitAsync(ct);
+        T result;
+        await using (var scope = await _dialect.BeginWriteAsync(ct, relaxed))
+        {
+            result = await work(scope);
+            await scope.CommitAsync(ct);
+        }
+        // The write is committed and the writer free for the next one; it is acknowledged once it is on disk.
+        if (!relaxed) await _dialect.MakeDurableAsync(ct);
         return result;
     }
 

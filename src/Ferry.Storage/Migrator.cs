@@ -43,32 +43,35 @@ internal static partial class Migrator
     {
         var migrations = For(dialect);
         var known = migrations.Count == 0 ? 0 : migrations[^1].Version;
-        await using var scope = await dialect.BeginWriteAsync(ct);
-        await dialect.LockMigrationsAsync(scope, ct);
-        await scope.Connection.ExecuteAsync(new CommandDefinition(Expand("""
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version    integer PRIMARY KEY,
-                name       text NOT NULL,
-                applied_at {{time}} NOT NULL
-            )
-            """, dialect), transaction: scope.Transaction, cancellationToken: ct));
-        var applied = (await scope.Connection.QueryAsync<int>(new CommandDefinition(
-            "SELECT version FROM schema_migrations ORDER BY version", transaction: scope.Transaction, cancellationToken: ct))).ToHashSet();
-        var newest = applied.Count == 0 ? 0 : applied.Max();
-        if (newest > known)
+        await using (var scope = await dialect.BeginWriteAsync(ct))
         {
-            throw new InvalidOperationException(
-                $"This database was written by a newer Ferry: its schema is at version {newest}, this Ferry knows versions up to {known}. " +
-                "Upgrade Ferry to the version that wrote it (or newer), or point Ferry at another database.");
+            await dialect.LockMigrationsAsync(scope, ct);
+            await scope.Connection.ExecuteAsync(new CommandDefinition(Expand("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    integer PRIMARY KEY,
+                    name       text NOT NULL,
+                    applied_at {{time}} NOT NULL
+                )
+                """, dialect), transaction: scope.Transaction, cancellationToken: ct));
+            var applied = (await scope.Connection.QueryAsync<int>(new CommandDefinition(
+                "SELECT version FROM schema_migrations ORDER BY version", transaction: scope.Transaction, cancellationToken: ct))).ToHashSet();
+            var newest = applied.Count == 0 ? 0 : applied.Max();
+            if (newest > known)
+            {
+                throw new InvalidOperationException(
+                    $"This database was written by a newer Ferry: its schema is at version {newest}, this Ferry knows versions up to {known}. " +
+                    "Upgrade Ferry to the version that wrote it (or newer), or point Ferry at another database.");
+            }
+            foreach (var migration in migrations.Where(m => !applied.Contains(m.Version)))
+            {
+                await scope.Connection.ExecuteAsync(new CommandDefinition(migration.Sql, transaction: scope.Transaction, cancellationToken: ct));
+                await scope.Connection.ExecuteAsync(new CommandDefinition(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @now)",
+                    new { version = migration.Version, name = migration.Name, now = dialect.Time(now) }, scope.Transaction, cancellationToken: ct));
+            }
+            await scope.CommitAsync(ct);
         }
-        foreach (var migration in migrations.Where(m => !applied.Contains(m.Version)))
-        {
-            await scope.Connection.ExecuteAsync(new CommandDefinition(migration.Sql, transaction: scope.Transaction, cancellationToken: ct));
-            await scope.Connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @now)",
-                new { version = migration.Version, name = migration.Name, now = dialect.Time(now) }, scope.Transaction, cancellationToken: ct));
-        }
-        await scope.CommitAsync(ct);
+        await dialect.MakeDurableAsync(ct);
     }
 
     private static string Expand(string sql, SqlDialect dialect) => Token().Replace(sql, m =>

@@ -35,6 +35,13 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <paramref name="relaxed"/>: the commit may be undone by a power cut (see <see cref="FerryStore"/> claim notes).</summary>
     public abstract Task<WriteScope> BeginWriteAsync(CancellationToken ct, bool relaxed = false);
 
+    /// <summary>
+    /// Returns once every write this caller committed (outside a relaxed scope) would survive a power cut. Called after
+    /// the write scope is released, so waiting for the disk does not hold other writers back. PostgreSQL: a commit is
+    /// already durable when it returns.
+    /// </summary>
+    public virtual ValueTask MakeDurableAsync(CancellationToken ct) => ValueTask.CompletedTask;
+
     /// <summary>Serializes claimers that enforce limits (counting active runs and claiming must not interleave).</summary>
     public abstract Task LockClaimsAsync(WriteScope scope, CancellationToken ct);
 

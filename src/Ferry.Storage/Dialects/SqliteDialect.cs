@@ -9,19 +9,32 @@ namespace Ferry.Storage.Dialects;
 /// SQLite: one writer. Every write goes through one long-lived connection behind a lock, in <c>BEGIN IMMEDIATE</c>
 /// transactions, so claims never race and never hit <c>SQLITE_BUSY</c> inside the process; reads use their own pooled
 /// connections and see the last commit (WAL). Ids are text, timestamps are Unix milliseconds.
+/// <para>
+/// Durability without holding the writer: the writer commits with <c>synchronous = NORMAL</c> (the commit's WAL frames
+/// are written, not yet flushed), releases the lock, and <see cref="MakeDurableAsync"/> then flushes the WAL file. One
+/// flush covers every commit written before it began, so writers that finish together share it, and the next writer
+/// works while the disk syncs. (With <c>synchronous = FULL</c> SQLite flushed inside the commit, and the writer lock
+/// was held for the disk's latency on every durable write.) A relaxed write (claim, start, heartbeat) skips the flush
+/// and becomes durable with the next flush.
+/// </para>
 /// </summary>
 internal sealed class SqliteDialect : SqlDialect
 {
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private readonly string _walPath;
+    private readonly SemaphoreSlim _flushLock = new(1, 1);
     private SqliteConnection? _writer;
-    private bool _relaxed;
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _wal;
+    private long _durableWrites;
+    private long _flushedWrites;
 
     public SqliteDialect(string connectionString)
     {
         var builder = new SqliteConnectionStringBuilder(connectionString) { Pooling = true };
         _connectionString = builder.ConnectionString;
+        _walPath = builder.DataSource + "-wal";
     }
 
     public override string Name => "sqlite";
@@ -71,21 +84,17 @@ internal sealed class SqliteDialect : SqlDialect
                 var writer = new SqliteConnection(_connectionString);
                 await writer.OpenAsync(ct);
                 // WAL is a property of the file (kept once set); synchronous and busy_timeout are per connection.
-                // synchronous=FULL: a commit is on disk before it returns, so a 202 means the work order survives a power cut.
-                await writer.ExecuteAsync("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+                // synchronous=NORMAL: commits do not flush; MakeDurableAsync flushes the WAL after the lock is released.
+                // SQLite still syncs around checkpoints and when it starts reusing the WAL file.
+                await writer.ExecuteAsync("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
                 _writer = writer;
-                _relaxed = false;
-            }
-            if (relaxed != _relaxed)
-            {
-                // In WAL mode NORMAL skips the fsync at commit; the next FULL commit syncs the log, earlier commits included.
-                await _writer.ExecuteAsync(relaxed ? "PRAGMA synchronous = NORMAL;" : "PRAGMA synchronous = FULL;");
-                _relaxed = relaxed;
             }
             // BeginTransaction() without deferred is BEGIN IMMEDIATE: the write lock is taken up front.
             var transaction = (DbTransaction)_writer.BeginTransaction(deferred: false);
             return new WriteScope(_writer, transaction, () =>
             {
+                // Counted before the lock is released: a flush that reads the count afterwards starts after this commit.
+                if (!relaxed) Interlocked.Increment(ref _durableWrites);
                 _writeLock.Release();
                 return ValueTask.CompletedTask;
             });
@@ -94,6 +103,29 @@ internal sealed class SqliteDialect : SqlDialect
         {
             _writeLock.Release();
             throw;
+        }
+    }
+
+    public override async ValueTask MakeDurableAsync(CancellationToken ct)
+    {
+        var mine = Interlocked.Read(ref _durableWrites);
+        if (Interlocked.Read(ref _flushedWrites) >= mine) return;
+        await _flushLock.WaitAsync(ct);
+        try
+        {
+            // A flush that began after this caller's commit may have finished while it waited: nothing left to do.
+            if (_flushedWrites >= mine) return;
+            var covered = Interlocked.Read(ref _durableWrites);
+            // The WAL file stays in place while the writer connection is open (SQLite deletes it only when the last
+            // connection closes), so one handle serves the store's lifetime. fsync flushes the file's pages whichever
+            // descriptor wrote them.
+            _wal ??= File.OpenHandle(_walPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            RandomAccess.FlushToDisk(_wal);
+            Interlocked.Exchange(ref _flushedWrites, covered);
+        }
+        finally
+        {
+            _flushLock.Release();
         }
     }
 
@@ -133,6 +165,11 @@ internal sealed class SqliteDialect : SqlDialect
             _writeLock.Release();
             _writeLock.Dispose();
         }
+        await _flushLock.WaitAsync();
+        _wal?.Dispose();
+        _wal = null;
+        _flushLock.Release();
+        _flushLock.Dispose();
         SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
     }
 }

@@ -41,10 +41,37 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreCompliance
         Assert.InRange(WriterCommands(Store), 0, 50);
     }
 
+    /// <summary>
+    /// The writer commits without flushing and the store flushes the WAL after releasing the writer lock: a durable
+    /// write (intake, completion) returns only once a flush that began after its commit has ended; a claim does not wait.
+    /// </summary>
+    [Fact]
+    public async Task A_durable_write_returns_after_a_flush_that_covers_it_and_a_claim_does_not_wait()
+    {
+        await Store.EnqueueAsync([new NewWorkOrder("p", "w", "manual", 1, """{"data":{}}""")]);
+        var (durable, flushed) = FlushCounters(Store);
+        Assert.True(durable > 0, "intake counted no durable write");
+        Assert.Equal(durable, flushed);
+
+        Assert.NotNull(await Store.ClaimAsync(new ClaimRequest("w1", TimeSpan.FromMinutes(1))));
+        Assert.Equal((durable, flushed), FlushCounters(Store));
+    }
+
+    private static (long Durable, long Flushed) FlushCounters(FerryStore store)
+    {
+        var dialect = Dialect(store);
+        long Read(string name) => (long)(dialect.GetType().GetField(name, Private)?.GetValue(dialect) ?? throw new InvalidOperationException($"SqliteDialect.{name} not found"));
+        return (Read("_durableWrites"), Read("_flushedWrites"));
+    }
+
+    private const BindingFlags Private = BindingFlags.NonPublic | BindingFlags.Instance;
+
+    private static object Dialect(FerryStore store) =>
+        typeof(FerryStore).GetField("_dialect", Private)?.GetValue(store) ?? throw new InvalidOperationException("FerryStore._dialect not found");
+
     private static int WriterCommands(FerryStore store)
     {
-        const BindingFlags Private = BindingFlags.NonPublic | BindingFlags.Instance;
-        var dialect = typeof(FerryStore).GetField("_dialect", Private)?.GetValue(store) ?? throw new InvalidOperationException("FerryStore._dialect not found");
+        var dialect = Dialect(store);
         var writer = dialect.GetType().GetField("_writer", Private)?.GetValue(dialect) as SqliteConnection ?? throw new InvalidOperationException("SqliteDialect._writer not found");
         var commands = typeof(SqliteConnection).GetField("_commands", Private)?.GetValue(writer) as ICollection
             ?? throw new InvalidOperationException("SqliteConnection._commands not found: Microsoft.Data.Sqlite changed; find another way to count the writer's live commands");
