@@ -119,8 +119,10 @@ internal sealed class SqliteDialect : SqlDialect
             // The WAL file stays in place while the writer connection is open (SQLite deletes it only when the last
             // connection closes), so one handle serves the store's lifetime. fsync flushes the file's pages whichever
             // descriptor wrote them.
-            _wal ??= File.OpenHandle(_walPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-            RandomAccess.FlushToDisk(_wal);
+            if (_wal is null && File.Exists(_walPath))
+                _wal = File.OpenHandle(_walPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            // No WAL file after a commit: an in-memory database (a connection string of one's own), nothing to flush.
+            if (_wal is not null) RandomAccess.FlushToDisk(_wal);
             Interlocked.Exchange(ref _flushedWrites, covered);
         }
         finally
