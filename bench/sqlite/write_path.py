@@ -1,5 +1,6 @@
 """The store's SQLite writes for one work order's life, without .NET: intake (input dataclip, work order, run in
-64-row transactions), the claim (run started, work order status) and the completion (run and work order final).
+64-row transactions), the claim (run started, work order status) and the completion (run and work order final), in
+transactions of 64 like the store's batch paths.
 Builds the schema from src/Ferry.Storage/Migrations up to a version. Run under callgrind by write-cost.sh, which counts
 the instructions SQLite spends per work order: deterministic, unlike timings on a shared machine.
 Usage: python3 write_path.py SCHEMA_VERSION WORK_ORDERS DB_PATH"""
@@ -33,10 +34,21 @@ for start in range(0, count, 64):
                    "VALUES (?,?,?,?,?,?,?,?,?,?,?)", (run, order, "intake", "cases", 1, 1, "available", None, clip, now, now))
         orders.append((order, run))
     db.execute("COMMIT")
+# The claim (ClaimManyAsync with start: true) and the completion (CompleteManyAsync): the run's and the work order's
+# status changes. The step runs, logs and output dataclips a completion also inserts are left out: schema changes to
+# runs and work_orders do not touch those tables.
+claim = "UPDATE runs SET status = 'started', worker_id = 'w', claimed_at = ?, started_at = ?, lease_until = ? WHERE id = ?"
+complete = "UPDATE runs SET status = 'success', finished_at = ?, error = NULL, output_dataclip_id = NULL, lease_until = NULL WHERE id = ?"
+work_order = "UPDATE work_orders SET status = ?, updated_at = ? WHERE id = ? AND last_run_id = ?"
 for start in range(0, count, 64):
-    for status, set_run in (("started", "worker_id = 'w', claimed_at = ?, started_at = ?, lease_until = ?"), ("success", "finished_at = ?, started_at = ?, lease_until = ?")):
-        db.execute("BEGIN IMMEDIATE")
-        for order, run in orders[start:start + 64]:
-            db.execute(f"UPDATE runs SET status = '{status}', {set_run} WHERE id = ?", (now, now, now, run))
-            db.execute(f"UPDATE work_orders SET status = '{status}', updated_at = ? WHERE id = ? AND last_run_id = ?", (now, order, run))
-        db.execute("COMMIT")
+    batch = orders[start:start + 64]
+    db.execute("BEGIN IMMEDIATE")
+    for order, run in batch:
+        db.execute(claim, (now, now, now + 60_000, run))
+        db.execute(work_order, ("started", now, order, run))
+    db.execute("COMMIT")
+    db.execute("BEGIN IMMEDIATE")
+    for order, run in batch:
+        db.execute(complete, (now, run))
+        db.execute(work_order, ("success", now, order, run))
+    db.execute("COMMIT")

@@ -9,13 +9,13 @@ public sealed partial class FerryStore
 {
     private const string ActiveStatuses = "('claimed', 'started')";
 
-    /// <summary>The final states other than success, word for word as the condition of the partial index
-    /// <c>work_orders_unsuccessful</c> (schema 6): a query that repeats it may use the index.</summary>
-    private const string UnsuccessfulCondition =
-        "(status = 'failed' OR status = 'crashed' OR status = 'cancelled' OR status = 'killed' OR status = 'exception' OR status = 'lost')";
-
-    private static readonly HashSet<string> UnsuccessfulStatuses =
+    /// <summary>The final states other than success, in the order of the partial index <c>work_orders_unsuccessful</c>
+    /// (schema 6).</summary>
+    private static readonly string[] UnsuccessfulStatuses =
         [RunStatus.Failed, RunStatus.Crashed, RunStatus.Cancelled, RunStatus.Killed, RunStatus.Exception, RunStatus.Lost];
+
+    /// <summary>The condition of <c>work_orders_unsuccessful</c> word for word: a query that repeats it may use the index.</summary>
+    private static readonly string UnsuccessfulCondition = "(" + string.Join(" OR ", UnsuccessfulStatuses.Select(s => $"status = '{s}'")) + ")";
 
     /// <summary>
     /// Durable intake: stores every work order of <paramref name="batch"/> with its input and first run in ONE

@@ -97,7 +97,7 @@ public sealed partial class FerryStore : IAsyncDisposable
             await scope.CommitAsync(ct);
         }
         // The write is committed and the writer free for the next one; it is acknowledged once it is on disk.
-        if (!relaxed) await _dialect.MakeDurableAsync(ct);
+        if (!relaxed) await _dialect.MakeDurableAsync();
         return result;
     }
 

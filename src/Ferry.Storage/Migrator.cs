@@ -71,7 +71,7 @@ internal static partial class Migrator
             }
             await scope.CommitAsync(ct);
         }
-        await dialect.MakeDurableAsync(ct);
+        await dialect.MakeDurableAsync();
     }
 
     private static string Expand(string sql, SqlDialect dialect) => Token().Replace(sql, m =>

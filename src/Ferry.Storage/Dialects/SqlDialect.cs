@@ -37,10 +37,11 @@ internal abstract class SqlDialect : IAsyncDisposable
 
     /// <summary>
     /// Returns once every write this caller committed (outside a relaxed scope) would survive a power cut. Called after
-    /// the write scope is released, so waiting for the disk does not hold other writers back. PostgreSQL: a commit is
-    /// already durable when it returns.
+    /// the write scope is released, so waiting for the disk does not hold other writers back. Not cancellable: the write
+    /// is committed, and reporting it as cancelled would make its caller retry or give up on a write that happened.
+    /// PostgreSQL: a commit is already durable when it returns.
     /// </summary>
-    public virtual ValueTask MakeDurableAsync(CancellationToken ct) => ValueTask.CompletedTask;
+    public virtual ValueTask MakeDurableAsync() => ValueTask.CompletedTask;
 
     /// <summary>Serializes claimers that enforce limits (counting active runs and claiming must not interleave).</summary>
     public abstract Task LockClaimsAsync(WriteScope scope, CancellationToken ct);

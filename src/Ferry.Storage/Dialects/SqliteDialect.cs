@@ -106,11 +106,11 @@ internal sealed class SqliteDialect : SqlDialect
         }
     }
 
-    public override async ValueTask MakeDurableAsync(CancellationToken ct)
+    public override async ValueTask MakeDurableAsync()
     {
         var mine = Interlocked.Read(ref _durableWrites);
         if (Interlocked.Read(ref _flushedWrites) >= mine) return;
-        await _flushLock.WaitAsync(ct);
+        await _flushLock.WaitAsync();
         try
         {
             // A flush that began after this caller's commit may have finished while it waited: nothing left to do.
