@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using Dapper;
@@ -152,7 +151,7 @@ public sealed partial class FerryStore
                 WHERE id = @id AND worker_id = @workerId AND status IN {ActiveStatuses}
                 RETURNING project, work_order_id, workflow
                 """, ["id", "workerId", "status", "finished", "error", "output"], updates,
-                r => (Project: r.GetString(0), WorkOrder: r.GetGuid(1), Workflow: r.GetString(2)), ct);
+                r => (Project: (string)r[0]!, WorkOrder: AsGuid(r[1]), Workflow: (string)r[2]!), ct);
             var results = new bool[completions.Count];
             var clips = new List<object?[]>();
             var steps = new List<object?[]>();
@@ -248,58 +247,64 @@ public sealed partial class FerryStore
     }
 
     /// <summary>
-    /// Runs one parameterised statement once per row and maps the first row each returns (null when none). Where the
+    /// Runs one parameterised statement once per row and maps the values of the first row each returns (null when
+    /// none): text as strings, integers as longs, ids as the provider gives them (see <see cref="AsGuid"/>). Where the
     /// provider batches commands (PostgreSQL) all of them go in one round trip; otherwise (SQLite, in process) one
-    /// prepared command is reused.
+    /// statement kept with the writer is executed per row.
     /// </summary>
     [SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The SQL is a constant of this class; every value is a parameter.")]
-    private async Task<List<T?>> QueryEachAsync<T>(WriteScope scope, string sql, string[] names, List<object?[]> rows, Func<DbDataReader, T> map, CancellationToken ct)
+    private async Task<List<T?>> QueryEachAsync<T>(WriteScope scope, string sql, string[] names, List<object?[]> rows, Func<object?[], T> map, CancellationToken ct)
         where T : struct
     {
         var results = new List<T?>(rows.Count);
-        if (scope.Connection.CanCreateBatch)
+        var returned = new object?[]?[rows.Count];
+        if (_dialect.TryExecuteEach(scope, sql, names.Select(n => "@" + n).ToArray(), rows, returned))
         {
-            await using var batch = scope.Connection.CreateBatch();
-            batch.Transaction = scope.Transaction;
-            foreach (var row in rows)
-            {
-                var command = batch.CreateBatchCommand();
-                command.CommandText = sql;
-                for (var c = 0; c < names.Length; c++)
-                {
-                    var parameter = command.CreateParameter();
-                    parameter.ParameterName = names[c];
-                    parameter.Value = row[c] ?? DBNull.Value;
-                    command.Parameters.Add(parameter);
-                }
-                batch.BatchCommands.Add(command);
-            }
-            await using var reader = await batch.ExecuteReaderAsync(ct);
-            do
-            {
-                results.Add(await reader.ReadAsync(ct) ? map(reader) : null);
-                while (await reader.ReadAsync(ct))
-                {
-                }
-            }
-            while (await reader.NextResultAsync(ct));
+            foreach (var values in returned) results.Add(values is null ? null : map(values));
             return results;
         }
-        // SQLite: the writer's kept command (prepared once per process).
-        var (single, owned) = Statement(scope, sql, names.Select(n => (n, (object?)null)).ToArray());
-        try
+        await using var batch = scope.Connection.CreateBatch();
+        batch.Transaction = scope.Transaction;
+        foreach (var row in rows)
         {
-            foreach (var row in rows)
+            var command = batch.CreateBatchCommand();
+            command.CommandText = sql;
+            for (var c = 0; c < names.Length; c++)
             {
-                for (var c = 0; c < names.Length; c++) single.Parameters[c].Value = row[c] ?? DBNull.Value;
-                await using var reader = await single.ExecuteReaderAsync(ct);
-                results.Add(await reader.ReadAsync(ct) ? map(reader) : null);
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = names[c];
+                parameter.Value = row[c] ?? DBNull.Value;
+                command.Parameters.Add(parameter);
+            }
+            batch.BatchCommands.Add(command);
+        }
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        do
+        {
+            if (await reader.ReadAsync(ct))
+            {
+                var values = new object?[reader.FieldCount];
+                reader.GetValues(values!);
+                for (var i = 0; i < values.Length; i++) values[i] = values[i] is DBNull ? null : values[i];
+                results.Add(map(values));
+            }
+            else
+            {
+                results.Add(null);
+            }
+            while (await reader.ReadAsync(ct))
+            {
             }
         }
-        finally
-        {
-            if (owned) await single.DisposeAsync();
-        }
+        while (await reader.NextResultAsync(ct));
         return results;
     }
+
+    /// <summary>An id read as a plain value: PostgreSQL gives a <see cref="Guid"/>, SQLite the text it is stored as.</summary>
+    private static Guid AsGuid(object? value) => value switch
+    {
+        Guid id => id,
+        string text => Guid.Parse(text),
+        _ => throw new InvalidOperationException($"Expected an id, read {value?.GetType().Name ?? "NULL"}."),
+    };
 }

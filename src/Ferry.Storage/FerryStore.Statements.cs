@@ -5,10 +5,11 @@ using Ferry.Storage.Dialects;
 namespace Ferry.Storage;
 
 /// <summary>
-/// The hot statements of the run queue (claims, completions, work order status, cursors). On SQLite every write
+/// The hot statements of the run queue run once per batch (claims, work order status, cursors). On SQLite every write
 /// waits for the one writer, so these run through commands kept with the writer connection: each is parsed and
 /// planned once per process, not once per call as a Dapper call would. Only constant SQL texts come here (a text
-/// built from varying filters would grow the cache); everything else stays on Dapper.
+/// built from varying filters would grow the cache); everything else stays on Dapper. Statements run once per row go
+/// through <see cref="SqlDialect.TryExecuteEach"/> instead (<c>InsertRowsAsync</c>, <c>QueryEachAsync</c>).
 /// </summary>
 public sealed partial class FerryStore
 {

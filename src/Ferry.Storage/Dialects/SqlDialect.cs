@@ -28,6 +28,14 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// </summary>
     public virtual DbCommand? CachedCommand(WriteScope scope, string sql) => null;
 
+    /// <summary>
+    /// Runs the constant statement <paramref name="sql"/> in <paramref name="scope"/> once per row, binding each row's
+    /// values to <paramref name="names"/> by position. When <paramref name="returned"/> is given (one slot per row), each
+    /// slot receives the values of the first row that execution returned (<c>RETURNING</c>), or null. False when the
+    /// dialect has no faster way than a command (the caller then uses one).
+    /// </summary>
+    public virtual bool TryExecuteEach(WriteScope scope, string sql, IReadOnlyList<string> names, IReadOnlyList<object?[]> rows, object?[]?[]? returned) => false;
+
     /// <summary>A connection for reads; the caller disposes it.</summary>
     public abstract Task<DbConnection> OpenReadAsync(CancellationToken ct);
 

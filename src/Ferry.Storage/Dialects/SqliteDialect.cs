@@ -23,6 +23,7 @@ internal sealed class SqliteDialect : SqlDialect
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SqliteStatement> _statements = new(StringComparer.Ordinal);
     private readonly string _walPath;
     private readonly SemaphoreSlim _flushLock = new(1, 1);
     private SqliteConnection? _writer;
@@ -64,6 +65,23 @@ internal sealed class SqliteDialect : SqlDialect
         }
         command.Transaction = (SqliteTransaction)scope.Transaction;
         return command;
+    }
+
+    // Under _writeLock like CachedCommand. The statement runs inside the scope's open transaction: it is the same connection.
+    public override bool TryExecuteEach(WriteScope scope, string sql, IReadOnlyList<string> names, IReadOnlyList<object?[]> rows, object?[]?[]? returned)
+    {
+        if (!ReferenceEquals(scope.Connection, _writer)) return false;
+        if (!_statements.TryGetValue(sql, out var statement))
+        {
+            statement = new SqliteStatement(_writer.Handle!, sql, names);
+            _statements[sql] = statement;
+        }
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var first = statement.Execute(rows[i], read: returned is not null);
+            if (returned is not null) returned[i] = first;
+        }
+        return true;
     }
 
     public override async Task<DbConnection> OpenReadAsync(CancellationToken ct)
@@ -157,6 +175,8 @@ internal sealed class SqliteDialect : SqlDialect
                 // Fold the WAL back into the database file so a copied ferry.db is complete after a clean stop.
                 foreach (var command in _commands.Values) await command.DisposeAsync();
                 _commands.Clear();
+                foreach (var statement in _statements.Values) statement.Dispose();
+                _statements.Clear();
                 await _writer.ExecuteAsync("PRAGMA wal_checkpoint(TRUNCATE);");
                 await _writer.DisposeAsync();
                 _writer = null;

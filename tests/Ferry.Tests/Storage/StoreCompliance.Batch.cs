@@ -214,4 +214,38 @@ public abstract partial class StoreCompliance
 
     private RunCompletion Done(ClaimedRun run, string status, string worker = "w1") =>
         new(run.RunId, worker, status, Clock.GetUtcNow(), null, """{"out":"final"}""", [], []);
+
+    /// <summary>
+    /// The hot write paths bind their values by position (SQLite): text must arrive exactly as given, whatever its
+    /// length and script, an empty text must stay empty (not become NULL), and large numbers must not be cut.
+    /// </summary>
+    [Fact]
+    public async Task Intake_and_completion_store_every_value_exactly_empty_noteand_non_ascii_text_included()
+    {
+        var note = "{\"note\":\"" + string.Concat(Enumerable.Repeat("Gulu–Kampala ✓ 🚑 ", 400)) + "\"}";
+        var enqueued = await Store.EnqueueAsync([Order(input: note), Order(input: "")]);
+        var runs = await Store.ClaimManyAsync(Worker(), 2, start: true);
+        var now = Clock.GetUtcNow();
+
+        Assert.Equal([true, true], await Store.CompleteManyAsync(
+        [
+            Done(runs[0], RunStatus.Success) with
+            {
+                Steps = [new StepRunData("één", "success", now, long.MaxValue / 3, long.MaxValue / 7, "", note, """{"ok":"ünïcode"}""")],
+                Logs = [new LogLineData(now, "info", "één", ""), new LogLineData(now, "warn", null, note)],
+            },
+            Done(runs[1], RunStatus.Failed) with { Error = "" },
+        ]));
+
+        Assert.Equal(note, runs[0].InputJson);
+        Assert.Equal(note, await Store.GetDataclipAsync((await Store.GetWorkOrderAsync(enqueued[0].WorkOrderId))!.InputDataclipId));
+        Assert.Equal("", await Store.GetDataclipAsync((await Store.GetWorkOrderAsync(enqueued[1].WorkOrderId))!.InputDataclipId));
+        var step = Assert.Single(await Store.ListStepRunsAsync(runs[0].RunId));
+        Assert.Equal(("één", long.MaxValue / 3, long.MaxValue / 7, ""), (step.StepId, step.DurationMs, step.AllocatedBytes, step.Error));
+        Assert.Equal("""{"ok":"ünïcode"}""", await Store.GetDataclipAsync(step.OutputDataclipId!.Value));
+        var logs = await Store.ListLogsAsync(runs[0].RunId);
+        Assert.Equal(["", note], logs.Select(l => l.Message));
+        Assert.Equal(["één", null], logs.Select(l => l.StepId));
+        Assert.Equal("", (await Store.GetRunAsync(runs[1].RunId))!.Error);
+    }
 }
