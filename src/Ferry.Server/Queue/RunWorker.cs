@@ -44,6 +44,13 @@ public sealed partial class RunWorker(
     {
         /// <summary>Set when shutdown handed the run back: its engine is stopped and its outcome is not stored.</summary>
         public bool HandedBack { get; set; }
+
+        /// <summary>Stops the run's engine; a run that ended meanwhile (its token source disposed) has nothing left to stop.</summary>
+        public async Task StopEngineAsync()
+        {
+            try { await Stop.CancelAsync(); }
+            catch (ObjectDisposedException) { }
+        }
     }
 
     /// <summary>Runs this process is executing (or committing) now.</summary>
@@ -90,7 +97,8 @@ public sealed partial class RunWorker(
         {
             LogHandBackFailed(logger, e);
         }
-        foreach (var (_, run) in left) await run.Stop.CancelAsync();
+        // A run may have ended since the snapshot (its commit landed while the others were handed back).
+        foreach (var (_, run) in left) await run.StopEngineAsync();
     }
 
     public override void Dispose()
