@@ -11,6 +11,7 @@
 #         JIT has tiered up the hot paths (with both cores busy that takes more than 10 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/steal.sh
 DB=${1:-sqlite}; SECONDS_RUN=${2:-10}; CONNECTIONS=${3:-64}; WORKERS=${4:-}; RATE=${5:-}; WARMUP=${FERRY_BENCH_WARMUP:-15}
 dotnet build -c Release src/Ferry -nologo -v q >/dev/null
 FERRY=src/Ferry/bin/Release/net10.0/ferry.dll
@@ -95,8 +96,10 @@ if [ -n "$RATE" ]; then
 else
   echo "== wrk ${SECONDS_RUN}s, $CONNECTIONS connections flooding the webhook while the workers run the two steps"
 fi
+steal_mark
 wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$WORK/post.lua" http://127.0.0.1:4996/i/e2e/cases/hook | grep -E "Requests/sec|Latency|Non-2xx"
 DRAINED=$(drain)
+steal_report
 echo "== every run final after $DRAINED s of draining; by state: $(sql "SELECT status || '=' || COUNT(*) FROM runs GROUP BY status" | tr '\n' ' ')"
 echo "== stored for the measured runs: $(sql "SELECT COUNT(*) FROM dataclips WHERE work_order_id IN (SELECT work_order_id FROM runs)") dataclips, $(sql "SELECT COUNT(*) FROM step_runs WHERE run_id IN (SELECT id FROM runs)") step runs"
 if [ "$DB" = postgres ]; then

@@ -3,6 +3,7 @@
 # Usage: bench/intake.sh [seconds] [connections]   (needs wrk: apt-get install -y wrk; builds Release first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/steal.sh
 SECONDS_RUN=${1:-10}; CONNECTIONS=${2:-64}
 for p in src/Ferry bench/Ferry.Bench; do dotnet build -c Release "$p" -nologo -v q >/dev/null; done
 FERRY=src/Ferry/bin/Release/net10.0/ferry.dll
@@ -32,7 +33,9 @@ wait_ready() { for _ in $(seq 1 100); do curl -sf "$@" >/dev/null 2>&1 && return
 WARMUP=${FERRY_BENCH_WARMUP:-15}
 measure() {
   wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/post.lua" "$1" >/dev/null
+  steal_mark
   wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$WORK/post.lua" "$1" | grep -E "Requests/sec|Latency|Non-2xx"
+  steal_report
 }
 
 # Requests acknowledged (journaled) but not yet stored as work orders when wrk stopped, and how long they took to store.

@@ -43,7 +43,7 @@ public sealed partial class FerryStore
             string target;
             if (!limited)
             {
-                target = $"SELECT r.id FROM runs r WHERE r.status = 'available' AND r.available_at <= @now ORDER BY r.seq LIMIT @max {_dialect.ClaimRowLock}";
+                target = $"SELECT r.seq FROM runs r WHERE r.status = 'available' AND r.available_at <= @now ORDER BY r.seq LIMIT @max {_dialect.ClaimRowLock}";
             }
             else
             {
@@ -63,13 +63,13 @@ public sealed partial class FerryStore
                 var chosen = ChooseWithinLimits(request, active, candidates, max);
                 if (chosen.Count == 0) return [];
                 claimArgs[^1] = ("ids", _dialect.IdList(chosen));
-                target = $"SELECT r.id FROM runs r WHERE {_dialect.InList("r.id", "@ids")}";
+                target = $"SELECT r.seq FROM runs r WHERE {_dialect.InList("r.id", "@ids")}";
             }
             // The target rows are available and held (PostgreSQL: locked by this statement or the SELECT above; SQLite:
             // one writer). No status test on the outer UPDATE: SQLite would then walk every available run by its index.
             var rows = await QueryStatementAsync(scope, $"""
                 UPDATE runs SET {set}
-                WHERE id IN ({target})
+                WHERE seq IN ({target})
                 RETURNING seq, id, work_order_id, project, workflow, version, attempt, start_step, input_dataclip_id, available_at
                 """, claimArgs, r => (Seq: r.GetInt64(0), Run: new ClaimedRun(r.GetGuid(1), r.GetGuid(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetInt32(6), "",
                     StringOrNull(r, 7), leaseUntil, _dialect.ReadTime(r, 9)), Input: r.GetGuid(8)), ct);
