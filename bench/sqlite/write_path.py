@@ -1,6 +1,7 @@
 """The store's SQLite writes for one work order's life, without .NET: intake (input dataclip, work order, run in
-64-row transactions), the claim (run started, work order status) and the completion (run and work order final), in
-transactions of 64 like the store's batch paths.
+64-row transactions), the claim (run started, work order status) and the completion of bench/e2e.sh's two-step run (run
+and work order final, two output dataclips, two step runs, one log line), in transactions of 64 like the store's batch
+paths.
 Builds the schema from src/Ferry.Storage/Migrations up to a version. Run under callgrind by write-cost.sh, which counts
 the instructions SQLite spends per work order: deterministic, unlike timings on a shared machine.
 Usage: python3 write_path.py SCHEMA_VERSION WORK_ORDERS DB_PATH"""
@@ -35,8 +36,7 @@ for start in range(0, count, 64):
         orders.append((order, run))
     db.execute("COMMIT")
 # The claim (ClaimManyAsync with start: true) and the completion (CompleteManyAsync): the run's and the work order's
-# status changes. The step runs, logs and output dataclips a completion also inserts are left out: schema changes to
-# runs and work_orders do not touch those tables.
+# status changes, and what the run stored.
 claim = "UPDATE runs SET status = 'started', worker_id = 'w', claimed_at = ?, started_at = ?, lease_until = ? WHERE id = ?"
 complete = "UPDATE runs SET status = 'success', finished_at = ?, error = NULL, output_dataclip_id = NULL, lease_until = NULL WHERE id = ?"
 work_order = "UPDATE work_orders SET status = ?, updated_at = ? WHERE id = ? AND last_run_id = ?"
@@ -49,6 +49,13 @@ for start in range(0, count, 64):
     db.execute("COMMIT")
     db.execute("BEGIN IMMEDIATE")
     for order, run in batch:
+        clips = [str(uuid.uuid4()), str(uuid.uuid4())]
+        for clip in clips:
+            db.execute("INSERT INTO dataclips (id, project, work_order_id, body, size_bytes, created_at) VALUES (?,?,?,?,?,?)", (clip, "intake", order, body, len(body), now))
+        for ordinal, (step, clip_in, clip_out) in enumerate([("normalise", None, clips[0]), ("flag", clips[0], clips[1])]):
+            db.execute("INSERT INTO step_runs (id, run_id, ordinal, step_id, status, started_at, duration_ms, allocated_bytes, error, input_dataclip_id, output_dataclip_id) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?)", (str(uuid.uuid4()), run, ordinal, step, "success", now, 1, 1000, None, clip_in, clip_out))
+        db.execute("INSERT INTO log_lines (run_id, time, level, step_id, message) VALUES (?,?,?,?,?)", (run, now, "info", "normalise", "done"))
         db.execute(complete, (now, run))
         db.execute(work_order, ("success", now, order, run))
     db.execute("COMMIT")

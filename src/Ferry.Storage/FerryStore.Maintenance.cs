@@ -123,11 +123,13 @@ public sealed partial class FerryStore
         }, ct);
     }
 
+    /// <summary>Empties the bodies of the project's dataclips whose work orders are in one of <paramref name="workOrderStatuses"/>,
+    /// found through those work orders (a dataclip belongs to its work order's project).</summary>
     private Task<int> WipeAsync(WriteScope scope, string project, string workOrderStatuses, DateTimeOffset? createdBefore, DateTimeOffset now, CancellationToken ct) =>
         scope.Connection.ExecuteAsync(Cmd($"""
             UPDATE dataclips SET body = NULL, wiped_at = @now
-            WHERE project = @project AND body IS NOT NULL{(createdBefore is null ? "" : " AND created_at < @cutoff")}
-              AND work_order_id IN (SELECT id FROM work_orders WHERE project = @project AND status IN {workOrderStatuses})
+            WHERE work_order_id IN (SELECT id FROM work_orders WHERE project = @project AND status IN {workOrderStatuses})
+              AND body IS NOT NULL{(createdBefore is null ? "" : " AND created_at < @cutoff")}
             """, new { project, now = _dialect.Time(now), cutoff = _dialect.Time(createdBefore) }, scope, ct));
 
     /// <summary>
