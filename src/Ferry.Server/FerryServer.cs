@@ -175,7 +175,7 @@ public static class FerryServer
         (batch, ct) =>
         {
             var now = clock.GetUtcNow();
-            var entries = batch.Select(i => new JournalEntry(new EnqueuedRun(Guid.CreateVersion7(now), Guid.CreateVersion7(now)),
+            var entries = batch.Select(i => new JournalEntry(new EnqueuedRun(TimeOrderedIds.New(now), TimeOrderedIds.New(now)),
                 i.Target.Project, i.Target.Workflow, i.Target.Trigger.Name, i.Target.Version,
                 i.Target.Retry is { } r ? new RetryPolicy(r.Attempts, r.Backoff, r.MaxBackoff) : null, now, i.Input.StateJson)).ToArray();
             mover.Accept(entries, ct);

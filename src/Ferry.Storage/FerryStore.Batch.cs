@@ -201,19 +201,19 @@ public sealed partial class FerryStore
         {
             if (json is null) return null;
             if (clipIds.TryGetValue(json, out var known)) return known;
-            var clipId = id ?? Guid.CreateVersion7(now);
+            var clipId = id ?? TimeOrderedIds.New(now);
             clipIds[json] = clipId;
             clips.Add(ClipRow(clipId, "", Guid.Empty, json, now));
             return clipId;
         }
-        var output = Clip(completion.OutputJson, completion.OutputJson is null ? null : Guid.CreateVersion7(now));
+        var output = Clip(completion.OutputJson, completion.OutputJson is null ? null : TimeOrderedIds.New(now));
         var steps = new List<object?[]>(completion.Steps.Count);
         for (var i = 0; i < completion.Steps.Count; i++)
         {
             var step = completion.Steps[i];
             var input = Clip(step.InputJson);
             var stepOutput = Clip(step.OutputJson);
-            steps.Add([_dialect.Id(Guid.CreateVersion7(now)), runId, i, step.StepId, step.Status, _dialect.Time(step.StartedAt),
+            steps.Add([_dialect.Id(TimeOrderedIds.New(now)), runId, i, step.StepId, step.Status, _dialect.Time(step.StartedAt),
                 step.DurationMs, step.AllocatedBytes, step.Error, _dialect.Id(input), _dialect.Id(stepOutput)]);
         }
         var logs = completion.Logs.Select(l => new object?[] { runId, _dialect.Time(l.Time), l.Level, l.StepId, l.Message }).ToList();

@@ -55,7 +55,7 @@ public sealed partial class FerryStore
                     $"The input {(fromStep is null ? "of work order " + workOrderId : $"of step '{fromStep}'")} was wiped by the project's retention policy (or was over the dataclip size limit), so it cannot be run again.");
             }
             var attempt = 1 + await scope.Connection.ExecuteScalarAsync<int>(Cmd("SELECT MAX(attempt) FROM runs WHERE work_order_id = @id", new { id = _dialect.Id(workOrderId) }, scope, ct));
-            var runId = Guid.CreateVersion7(now);
+            var runId = TimeOrderedIds.New(now);
             await InsertRowsAsync(scope, "runs", RunColumnsForInsert,
                 [RunRow(runId, workOrderId, order.Project, order.Workflow, version ?? order.Version, attempt, fromStep, input, now, now)], ct);
             await scope.Connection.ExecuteAsync(Cmd("UPDATE work_orders SET last_run_id = @run, status = 'available', updated_at = @now WHERE id = @id",

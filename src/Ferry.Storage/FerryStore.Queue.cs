@@ -69,9 +69,9 @@ public sealed partial class FerryStore
         var runs = new List<object?[]>(batch.Count);
         foreach (var w in batch)
         {
-            var id = w.Ids ?? new EnqueuedRun(Guid.CreateVersion7(now), Guid.CreateVersion7(now));
+            var id = w.Ids ?? new EnqueuedRun(TimeOrderedIds.New(now), TimeOrderedIds.New(now));
             var created = w.ReceivedAt is { } at && at < now ? at : now;
-            var input = Guid.CreateVersion7(created);
+            var input = TimeOrderedIds.New(created);
             var workOrderId = _dialect.Id(id.WorkOrderId);
             var inputId = _dialect.Id(input);
             var retry = w.Retry ?? RetryPolicy.None;
@@ -268,7 +268,7 @@ public sealed partial class FerryStore
                     r => new RetryPolicy(r.GetInt32(0), TimeSpan.FromMilliseconds(r.GetInt64(1)), TimeSpan.FromMilliseconds(r.GetInt64(2))), ct))[0];
                 if (run.Attempt < policy.Attempts)
                 {
-                    var retryId = Guid.CreateVersion7(now);
+                    var retryId = TimeOrderedIds.New(now);
                     var at = now + policy.DelayBefore(run.Attempt + 1);
                     await InsertRowsAsync(scope, "runs", RunColumnsForInsert,
                         [RunRow(retryId, run.WorkOrder, run.Project, run.Workflow, run.Version, run.Attempt + 1, run.StartStep, run.Input, at, now)], ct);
