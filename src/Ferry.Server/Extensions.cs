@@ -28,7 +28,20 @@ public static class Extensions
         _ = app.Services.GetRequiredService<PrometheusTextWriter>();
 
         app.UseExceptionHandler();
+        var intake = app.Services.GetService<WebhookIntake>();
+        // POST /i/{project}/{workflow}/{trigger} is the one request a source system may send thousands of times a
+        // second: it is answered here, before routing and the middleware below, which webhooks do not need (refusals
+        // carry their own problem bodies; triggers carry their own auth). The endpoint mapped below describes it in the
+        // OpenAPI document and serves any form of the URL this does not take (a trailing slash, say) the same way.
+        if (intake is not null)
+        {
+            app.Use(next => context =>
+                HttpMethods.IsPost(context.Request.Method) && WebhookIntake.TrySplitPath(context.Request.Path.Value, out var project, out var workflow, out var trigger)
+                    ? intake.HandleAsync(context, project, workflow, trigger)
+                    : next(context));
+        }
         app.UseStatusCodePages();
+        app.UseRouting();
 
         app.MapGet("/healthz", () => Results.Text("ok"))
             .WithName("Health").WithSummary("Liveness: 200 while the process serves HTTP.").WithTags("Operations");
@@ -46,7 +59,7 @@ public static class Extensions
             .WithName("Metrics").WithSummary("Prometheus text exposition of the server's metrics.").WithTags("Operations");
 
         // Webhook intake exists once the integrator registers a WebhookIntake (it needs the store).
-        if (app.Services.GetService<WebhookIntake>() is not null)
+        if (intake is not null)
         {
             app.MapPost("/i/{project}/{workflow}/{trigger}", (HttpContext ctx, string project, string workflow, string trigger, WebhookIntake intake) =>
                     intake.HandleAsync(ctx, project, workflow, trigger))

@@ -69,6 +69,10 @@ public static class FerryServer
             {
                 builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
                 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+                // Hosting's request log (Information, so never shown here) made ASP.NET Core start an Activity for every
+                // request, to correlate log lines: one allocation-heavy object per webhook for nothing. Errors are
+                // logged by Kestrel and the exception handler, not by this category.
+                builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
                 builder.Services.AddSingleton(store);
                 builder.Services.AddSingleton(vault);
                 builder.Services.AddSingleton(new WorkspaceOptions
@@ -179,7 +183,7 @@ public static class FerryServer
                 i.Target.Project, i.Target.Workflow, i.Target.Trigger.Name, i.Target.Version,
                 i.Target.Retry is { } r ? new RetryPolicy(r.Attempts, r.Backoff, r.MaxBackoff) : null, now, i.Input.StateJson)).ToArray();
             mover.Accept(entries, ct);
-            return Task.FromResult<IReadOnlyList<IntakeReceipt>>(entries.Select(e => new IntakeReceipt(e.Ids.WorkOrderId.ToString(), e.Ids.RunId.ToString())).ToArray());
+            return Task.FromResult<IReadOnlyList<EnqueuedRun>>(entries.Select(e => e.Ids).ToArray());
         },
         metrics,
         completions: completions,

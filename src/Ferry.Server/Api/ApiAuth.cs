@@ -13,9 +13,11 @@ namespace Ferry.Server.Api;
 /// needed; an endpoint that declares no requirement → 403 (fail closed). A run, work order or dataclip the caller
 /// cannot see answers the same 404 as one that does not exist.
 /// </summary>
-internal sealed class ApiAuth(RequestDelegate next)
+internal sealed class ApiAuth(RequestDelegate next, FerryStore store)
 {
-    public async Task InvokeAsync(HttpContext http, FerryStore store)
+    // The store comes through the constructor (a singleton), not InvokeAsync: a service parameter there makes every
+    // request, /api or not, create a DI scope to resolve it.
+    public async Task InvokeAsync(HttpContext http)
     {
         if (!http.Request.Path.StartsWithSegments("/api"))
         {

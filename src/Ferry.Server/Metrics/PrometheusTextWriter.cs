@@ -110,6 +110,9 @@ public sealed class PrometheusTextWriter : IDisposable
     private sealed class InstrumentState
     {
         private readonly ConcurrentDictionary<string, Series> _series = new(StringComparer.Ordinal);
+        // The series of a one-tag measurement by its tag (intake's result, a run's state): found without building its
+        // label text, which every webhook request would otherwise do.
+        private readonly ConcurrentDictionary<(string Key, string Value), Series> _byTag = new();
         private readonly double[] _bounds;
         private readonly string _name;
         private readonly string _type;
@@ -134,11 +137,15 @@ public sealed class PrometheusTextWriter : IDisposable
 
         public bool IsObservable { get; }
 
-        public void Reset() => _series.Clear();
+        public void Reset()
+        {
+            _series.Clear();
+            _byTag.Clear();
+        }
 
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            var series = _series.GetOrAdd(Labels(tags), static (_, bounds) => new Series(bounds.Length), _bounds);
+            var series = Find(tags);
             lock (series)
             {
                 switch (_type)
@@ -157,6 +164,19 @@ public sealed class PrometheusTextWriter : IDisposable
                         break;
                 }
             }
+        }
+
+        private Series Find(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            if (tags.Length == 1 && tags[0].Value is string value)
+            {
+                var tag = (tags[0].Key, value);
+                if (_byTag.TryGetValue(tag, out var known)) return known;
+                known = _series.GetOrAdd(Labels(tags), static (_, bounds) => new Series(bounds.Length), _bounds);
+                _byTag.TryAdd(tag, known);
+                return known;
+            }
+            return _series.GetOrAdd(Labels(tags), static (_, bounds) => new Series(bounds.Length), _bounds);
         }
 
         public void WriteTo(StringBuilder text)

@@ -1,10 +1,9 @@
-using System.Buffers;
-using System.Text.Json;
 using Ferry.Json;
 using Ferry.Server.Batching;
 using Ferry.Server.Metrics;
 using Ferry.Server.Queue;
 using Ferry.Spec;
+using Ferry.Storage;
 
 namespace Ferry.Server.Webhooks;
 
@@ -13,9 +12,6 @@ public sealed record WebhookTarget(string Project, string Workflow, TriggerSpec 
 
 /// <summary>One accepted request, ready to be stored as a work order and its first run.</summary>
 public sealed record IntakeItem(WebhookTarget Target, WebhookInput Input, DateTime ReceivedAtUtc);
-
-/// <summary>What the store made of an <see cref="IntakeItem"/>: the ids the 202 answer carries.</summary>
-public sealed record IntakeReceipt(string WorkOrderId, string RunId);
 
 /// <summary>
 /// The webhook endpoint: <c>POST /i/{project}/{workflow}/{trigger}</c>, or the trigger's custom <c>path</c>. Finds the
@@ -39,21 +35,21 @@ public sealed class WebhookIntake : IAsyncDisposable
     private readonly TargetResolver _resolve;
     private readonly PathResolver? _resolvePath;
     private readonly RunCompletions? _completions;
-    private readonly GroupCommitter<IntakeItem, IntakeReceipt> _committer;
+    private readonly GroupCommitter<IntakeItem, EnqueuedRun> _committer;
     private readonly FerryMetrics _metrics;
 
     /// <param name="resolve">Finds the deployed trigger and its secrets (the store's project versions).</param>
     /// <param name="commit">Stores a batch durably, in one transaction, returning one receipt per item in order.</param>
     /// <param name="completions">Where <c>after_completion</c> replies wait for their run; null answers them 202 at once.</param>
     /// <param name="resolvePath">Finds the trigger of a custom path; null serves no custom paths.</param>
-    public WebhookIntake(TargetResolver resolve, Func<IReadOnlyList<IntakeItem>, CancellationToken, Task<IReadOnlyList<IntakeReceipt>>> commit,
-        FerryMetrics metrics, int maxBatchSize = GroupCommitter<IntakeItem, IntakeReceipt>.DefaultMaxBatchSize,
+    public WebhookIntake(TargetResolver resolve, Func<IReadOnlyList<IntakeItem>, CancellationToken, Task<IReadOnlyList<EnqueuedRun>>> commit,
+        FerryMetrics metrics, int maxBatchSize = GroupCommitter<IntakeItem, EnqueuedRun>.DefaultMaxBatchSize,
         RunCompletions? completions = null, PathResolver? resolvePath = null)
     {
         _resolve = resolve;
         _resolvePath = resolvePath;
         _completions = completions;
-        _committer = new GroupCommitter<IntakeItem, IntakeReceipt>(commit, maxBatchSize);
+        _committer = new GroupCommitter<IntakeItem, EnqueuedRun>(commit, maxBatchSize);
         _metrics = metrics;
     }
 
@@ -78,6 +74,24 @@ public sealed class WebhookIntake : IAsyncDisposable
             return;
         }
         await AcceptAsync(context, target);
+    }
+
+    /// <summary>Splits <c>/i/{project}/{workflow}/{trigger}</c> into its three names (none empty); false for any other path.</summary>
+    public static bool TrySplitPath(string? path, out string project, out string workflow, out string trigger)
+    {
+        project = workflow = trigger = "";
+        if (path is null || !path.StartsWith("/i/", StringComparison.Ordinal)) return false;
+        var rest = path.AsSpan(3);
+        var first = rest.IndexOf('/');
+        if (first <= 0) return false;
+        var second = rest[(first + 1)..].IndexOf('/');
+        if (second <= 0) return false;
+        var last = rest[(first + 1 + second + 1)..];
+        if (last.IsEmpty || last.Contains('/')) return false;
+        project = rest[..first].ToString();
+        workflow = rest.Slice(first + 1, second).ToString();
+        trigger = last.ToString();
+        return true;
     }
 
     /// <summary>A custom path (<c>path:</c> of a webhook trigger), e.g. <c>POST /kobo/households</c>.</summary>
@@ -105,10 +119,10 @@ public sealed class WebhookIntake : IAsyncDisposable
             return;
         }
 
-        IntakeReceipt receipt;
+        EnqueuedRun ids;
         try
         {
-            receipt = await _committer.SubmitAsync(new IntakeItem(target, read.Input!, DateTime.UtcNow), ct);
+            ids = await _committer.SubmitAsync(new IntakeItem(target, read.Input!, DateTime.UtcNow), ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -119,16 +133,16 @@ public sealed class WebhookIntake : IAsyncDisposable
         {
             _metrics.IntakeRecorded("unavailable");
             context.Response.Headers.RetryAfter = "5";
-            await Problem(context, 503, "Service Unavailable", "request",
-                $"The request could not be stored ({e.Message}). Nothing was accepted; send it again.");
+            await new WebhookRefusal(503, "Service Unavailable", $"The request could not be stored ({e.Message}). Nothing was accepted; send it again.",
+                "request", target.Trigger.Name)
+            { Reason = "" }.WriteAsync(context.Response, ct);
             return;
         }
 
         _metrics.IntakeRecorded("accepted");
-        if (target.Trigger.Reply == "after_completion" && _completions is not null
-            && Guid.TryParse(receipt.WorkOrderId, out var workOrderId) && Guid.TryParse(receipt.RunId, out var runId))
+        if (target.Trigger.Reply == "after_completion" && _completions is not null)
         {
-            var outcome = await _completions.WaitAsync(workOrderId, runId, target.Trigger.ReplyTimeout ?? DefaultReplyTimeout, ct);
+            var outcome = await _completions.WaitAsync(ids.WorkOrderId, ids.RunId, target.Trigger.ReplyTimeout ?? DefaultReplyTimeout, ct);
             if (ct.IsCancellationRequested) return; // the sender went away; its input is stored and runs anyway
             if (outcome is not null)
             {
@@ -139,17 +153,25 @@ public sealed class WebhookIntake : IAsyncDisposable
 
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.ContentType = "application/json";
-        // {"workOrderId":"…","runId":"…"} in one write with its length (no chunked encoding).
-        var body = new ArrayBufferWriter<byte>(128);
-        using (var w = new Utf8JsonWriter(body))
-        {
-            w.WriteStartObject();
-            w.WriteString("workOrderId", receipt.WorkOrderId);
-            w.WriteString("runId", receipt.RunId);
-            w.WriteEndObject();
-        }
-        context.Response.ContentLength = body.WrittenCount;
-        await context.Response.Body.WriteAsync(body.WrittenMemory, ct);
+        var body = AcceptedBody(ids);
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, ct);
+    }
+
+    /// <summary><c>{"workOrderId":"…","runId":"…"}</c>, written straight into one array (sent with its length, no
+    /// chunked encoding): every accepted webhook answers it.</summary>
+    internal static byte[] AcceptedBody(EnqueuedRun ids)
+    {
+        ReadOnlySpan<byte> start = "{\"workOrderId\":\""u8, middle = "\",\"runId\":\""u8, end = "\"}"u8;
+        var body = new byte[start.Length + 36 + middle.Length + 36 + end.Length];
+        var span = body.AsSpan();
+        start.CopyTo(span);
+        ids.WorkOrderId.TryFormat(span[start.Length..], out var written, "D");
+        span = span[(start.Length + written)..];
+        middle.CopyTo(span);
+        ids.RunId.TryFormat(span[middle.Length..], out written, "D");
+        end.CopyTo(span[(middle.Length + written)..]);
+        return body;
     }
 
     /// <summary>Stops taking requests and commits what was already read.</summary>
@@ -162,8 +184,4 @@ public sealed class WebhookIntake : IAsyncDisposable
         _metrics.IntakeRecorded("not_found");
         return new WebhookRefusal(404, "Not Found", detail, field, trigger) { Reason = "not_found" }.WriteAsync(context.Response, context.RequestAborted);
     }
-
-    private static Task Problem(HttpContext context, int status, string title, string field, string detail) =>
-        new WebhookRefusal(status, title, detail, field, context.Request.RouteValues["trigger"] as string ?? "") { Reason = "" }
-            .WriteAsync(context.Response, context.RequestAborted);
 }

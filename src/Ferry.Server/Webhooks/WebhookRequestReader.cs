@@ -178,9 +178,15 @@ public static class WebhookRequestReader
 
     private static string? BodyKindOf(string? contentType, TriggerSpec trigger, out MediaTypeHeaderValue mediaType)
     {
-        mediaType = new MediaTypeHeaderValue("application/octet-stream");
+        mediaType = NoMediaType;
         string kind;
-        if (string.IsNullOrWhiteSpace(contentType))
+        if (contentType is not null && (contentType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || contentType.Equals("application/json; charset=utf-8", StringComparison.OrdinalIgnoreCase)))
+        {
+            // What nearly every sender sends, known without parsing the header.
+            kind = "json";
+        }
+        else if (string.IsNullOrWhiteSpace(contentType))
         {
             // Many senders omit the header; JSON is the default kind of a webhook.
             kind = "json";
@@ -205,6 +211,8 @@ public static class WebhookRequestReader
         }
         return kind.Length > 0 && trigger.ContentTypes.Contains(kind, StringComparer.OrdinalIgnoreCase) ? kind : null;
     }
+
+    private static readonly MediaTypeHeaderValue NoMediaType = new("application/octet-stream");
 
     private static string MediaTypesOf(string kind) => kind.ToLowerInvariant() switch
     {
@@ -344,30 +352,55 @@ public static class WebhookRequestReader
 
     // ---- results ---------------------------------------------------------------------------------
 
+    // The state of one request is written into a buffer and writer kept per thread (nothing awaits in between), then
+    // copied out at its exact size: one array per request instead of a growing buffer, a writer and a copy.
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_stateBuffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_stateWriter;
+    private const int KeptStateBufferBytes = 64 * 1024;
+
     private static WebhookReadResult Accept(HttpRequest request, long bodyBytes, string kind, Action<Utf8JsonWriter> writeData)
     {
-        var output = new ArrayBufferWriter<byte>((int)Math.Min(bodyBytes + 1024, int.MaxValue / 2));
-        using (var w = new Utf8JsonWriter(output))
+        var output = t_stateBuffer ??= new ArrayBufferWriter<byte>(4096);
+        output.ResetWrittenCount();
+        var w = t_stateWriter ??= new Utf8JsonWriter(output);
+        w.Reset(output);
+        w.WriteStartObject();
+        w.WritePropertyName("data");
+        writeData(w);
+        w.WriteStartObject("request");
+        w.WriteString("method", request.Method);
+        w.WriteString("path", (request.PathBase.HasValue ? (request.PathBase + request.Path).Value : request.Path.Value) ?? "/");
+        w.WriteStartObject("headers");
+        foreach (var (name, values) in request.Headers)
         {
-            w.WriteStartObject();
-            w.WritePropertyName("data");
-            writeData(w);
-            w.WriteStartObject("request");
-            w.WriteString("method", request.Method);
-            w.WriteString("path", (request.PathBase + request.Path).Value ?? "/");
-            w.WriteStartObject("headers");
-            foreach (var (name, values) in request.Headers)
-            {
-                if (HiddenHeaders.Contains(name)) continue;
-                w.WriteString(name.ToLowerInvariant(), values.ToString());
-            }
-            w.WriteEndObject();
-            w.WritePropertyName("query");
-            WriteValues(w, request.Query);
-            w.WriteEndObject();
-            w.WriteEndObject();
+            if (HiddenHeaders.Contains(name)) continue;
+            w.WriteString(LowerCase(name), values.ToString());
         }
-        return new WebhookReadResult(new WebhookInput(output.WrittenSpan.ToArray(), bodyBytes, kind), null);
+        w.WriteEndObject();
+        w.WritePropertyName("query");
+        WriteValues(w, request.Query);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.Flush();
+        var state = output.WrittenSpan.ToArray();
+        if (output.Capacity > KeptStateBufferBytes)
+        {
+            // A large body's buffer is not kept for the life of the thread.
+            t_stateBuffer = null;
+            t_stateWriter = null;
+        }
+        return new WebhookReadResult(new WebhookInput(state, bodyBytes, kind), null);
+    }
+
+    // Header names in lower case, remembered for the names Kestrel hands out as shared strings (Host, Content-Type, …).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> LowerNames = new(ReferenceEqualityComparer.Instance);
+
+    private static string LowerCase(string name)
+    {
+        if (LowerNames.TryGetValue(name, out var lower)) return lower;
+        lower = name.ToLowerInvariant();
+        if (string.IsInterned(name) is not null && LowerNames.Count < 256) LowerNames.TryAdd(name, lower);
+        return lower;
     }
 
     /// <summary>Query or form fields: one value → string, repeated → array of strings.</summary>

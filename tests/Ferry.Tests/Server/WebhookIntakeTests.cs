@@ -8,6 +8,7 @@ using Ferry.Server;
 using Ferry.Server.Metrics;
 using Ferry.Server.Webhooks;
 using Ferry.Spec;
+using Ferry.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -22,6 +23,7 @@ public sealed class WebhookIntakeTests
         public required WebApplication App { get; init; }
         public required HttpClient Client { get; init; }
         public ConcurrentQueue<IntakeItem> Stored { get; } = new();
+        public ConcurrentQueue<EnqueuedRun> Given { get; } = new();
         public volatile bool FailCommits;
 
         public async ValueTask DisposeAsync()
@@ -54,7 +56,9 @@ public sealed class WebhookIntakeTests
                     await Task.Delay(2, ct);
                     if (harness!.FailCommits) throw new IOException("database is locked");
                     foreach (var item in items) harness.Stored.Enqueue(item);
-                    return items.Select(_ => new IntakeReceipt(Guid.NewGuid().ToString("n"), Guid.NewGuid().ToString("n"))).ToArray();
+                    var ids = items.Select(_ => new EnqueuedRun(Guid.NewGuid(), Guid.NewGuid())).ToArray();
+                    foreach (var id in ids) harness.Given.Enqueue(id);
+                    return ids;
                 },
                 sp.GetRequiredService<FerryMetrics>()));
         });
@@ -80,8 +84,11 @@ public sealed class WebhookIntakeTests
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.Equal(32, body.GetProperty("workOrderId").GetString()!.Length);
-        Assert.Equal(32, body.GetProperty("runId").GetString()!.Length);
+        var given = Assert.Single(h.Given);
+        Assert.Equal(given.WorkOrderId.ToString("D"), body.GetProperty("workOrderId").GetString());
+        Assert.Equal(given.RunId.ToString("D"), body.GetProperty("runId").GetString());
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(response.Content.Headers.ContentLength, (await response.Content.ReadAsByteArrayAsync()).Length);
         var stored = Assert.Single(h.Stored);
         Assert.Equal("P-1", JsonDocument.Parse(stored.Input.StateJson).RootElement.GetProperty("data").GetProperty("patient").GetString());
     }
@@ -115,7 +122,37 @@ public sealed class WebhookIntakeTests
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("Nothing was accepted", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("forms", problem.GetProperty("trigger").GetString());
         Assert.Empty(h.Stored);
+    }
+
+    [Fact]
+    public async Task A_webhook_url_with_a_trailing_slash_is_served_the_same_way_through_routing()
+    {
+        await using var h = await StartAsync();
+
+        using var request = Post("/i/hmis/sync/forms/", """{"patient": "P-2"}""");
+        var response = await h.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("P-2", JsonDocument.Parse(Assert.Single(h.Stored).Input.StateJson).RootElement.GetProperty("data").GetProperty("patient").GetString());
+    }
+
+    [Theory]
+    [InlineData("/i/p/w/t", true, "p", "w", "t")]
+    [InlineData("/i/case-sync/cases-to-hmis/hook", true, "case-sync", "cases-to-hmis", "hook")]
+    [InlineData("/i/p/w/t/", false, "", "", "")]
+    [InlineData("/i/p/w", false, "", "", "")]
+    [InlineData("/i//w/t", false, "", "", "")]
+    [InlineData("/i/p//t", false, "", "", "")]
+    [InlineData("/i/p/w/t/x", false, "", "", "")]
+    [InlineData("/api/p/w/t", false, "", "", "")]
+    [InlineData("/i", false, "", "", "")]
+    [InlineData(null, false, "", "", "")]
+    public void The_webhook_path_splits_into_project_workflow_and_trigger(string? path, bool ok, string project, string workflow, string trigger)
+    {
+        Assert.Equal(ok, WebhookIntake.TrySplitPath(path, out var p, out var w, out var t));
+        Assert.Equal((project, workflow, trigger), (p, w, t));
     }
 
     [Fact]
