@@ -26,7 +26,14 @@ public sealed partial class FerryStore
     /// <inheritdoc cref="EnqueueAsync(IReadOnlyList{NewWorkOrder}, CancellationToken)"/>
     /// <param name="skipExisting">True: a work order whose (caller-given) id is already stored is left as it is and
     /// its ids returned, so replaying a journal after a crash stores each work order once.</param>
-    public Task<IReadOnlyList<EnqueuedRun>> EnqueueAsync(IReadOnlyList<NewWorkOrder> batch, bool skipExisting, CancellationToken ct = default)
+    public Task<IReadOnlyList<EnqueuedRun>> EnqueueAsync(IReadOnlyList<NewWorkOrder> batch, bool skipExisting, CancellationToken ct = default) =>
+        EnqueueAsync(batch, skipExisting, durable: true, ct);
+
+    /// <inheritdoc cref="EnqueueAsync(IReadOnlyList{NewWorkOrder}, bool, CancellationToken)"/>
+    /// <param name="durable">False: return once the batch is committed (visible to every reader and worker, kept if the
+    /// process dies) without waiting for the disk; a power cut may undo it until the next durable write or
+    /// <see cref="FlushAsync"/>. For a caller that keeps the work orders safe elsewhere until then (the intake journal).</param>
+    public Task<IReadOnlyList<EnqueuedRun>> EnqueueAsync(IReadOnlyList<NewWorkOrder> batch, bool skipExisting, bool durable, CancellationToken ct = default)
     {
         if (batch.Count == 0) return Task.FromResult<IReadOnlyList<EnqueuedRun>>([]);
         for (var i = 0; i < batch.Count; i++) Validate(batch[i], i);
@@ -44,8 +51,12 @@ public sealed partial class FerryStore
                 new { ids = _dialect.IdList(given) }, r => r.GetGuid(0), ct)).ToHashSet();
             await InsertWorkOrdersAsync(scope, rows.Without(i => stored.Contains(rows.Ids[i].WorkOrderId)), ct);
             return rows.Ids;
-        }, ct);
+        }, ct, relaxed: !durable);
     }
+
+    /// <summary>Returns once every write committed before the call, including those made with <c>durable: false</c>,
+    /// would survive a power cut.</summary>
+    public ValueTask FlushAsync() => _dialect.FlushAsync();
 
     /// <summary>The dataclip, work order and run rows of new work orders (one of each per work order, in order).</summary>
     private sealed record WorkOrderRows(IReadOnlyList<EnqueuedRun> Ids, List<object?[]> Clips, List<object?[]> WorkOrders, List<object?[]> Runs)

@@ -12,10 +12,23 @@ namespace Ferry.Server.Journal;
 /// keeps retrying (1 s doubling to 30 s) and intake keeps accepting until <see cref="MaxBacklog"/> requests wait;
 /// beyond that, webhooks answer 503 with Retry-After.
 /// </summary>
+/// <remarks>
+/// The journal already keeps every entry safe, so the work orders are committed without waiting for the disk (visible
+/// at once to the API and the workers), and the journal lets go of them only after the database has flushed them, at
+/// most <see cref="FlushInterval"/> later: one flush of the database for many transactions instead of one each. While
+/// requests keep coming, transactions are at least <see cref="CommitInterval"/> apart, so a busy intake stores large
+/// batches: fewer commits, and the index pages every batch touches written to the database's log once per batch.
+/// </remarks>
 public sealed partial class IntakeMover : IHostedService, IDisposable
 {
     /// <summary>Most entries stored in one transaction.</summary>
     public const int MaxBatch = 1000;
+
+    /// <summary>Least time between two transactions while requests keep coming; a request after a quiet spell is stored at once.</summary>
+    public static readonly TimeSpan CommitInterval = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Longest time a stored work order waits for the database's flush before the journal lets go of it.</summary>
+    public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly IntakeJournal _journal;
     private readonly FerryStore _store;
@@ -27,6 +40,9 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _accepted;
     private long _stored;
+    private long _flushed; // stored entries the database has flushed, and the journal let go of
+    private long _lastStoredSegment;
+    private long _lastFlush = Environment.TickCount64;
     private Task? _loop;
 
     public IntakeMover(IntakeJournal journal, FerryStore store, RunSignal signal, ServerOptions options, ILogger<IntakeMover> logger)
@@ -131,20 +147,56 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
             if (recovered.Count > 0) LogRecovering(_logger, recovered.Count, _journal.Directory);
             for (var start = 0; start < recovered.Count; start += MaxBatch)
                 await StoreAsync(recovered.Skip(start).Take(MaxBatch).ToList(), skipExisting: true);
+            await FlushStoredAsync();
 
             var batch = new List<JournalEntry>(MaxBatch);
             var reader = _queue.Reader;
-            while (await reader.WaitToReadAsync(_abort.Token))
+            var lastCommit = long.MinValue / 2;
+            while (true)
             {
+                if (!reader.TryPeek(out _))
+                {
+                    if (!await WaitForEntriesAsync(reader)) break;
+                    if (!reader.TryPeek(out _)) continue; // the flush was due first
+                }
+                var sinceCommit = Environment.TickCount64 - lastCommit;
+                if (sinceCommit < CommitInterval.TotalMilliseconds && Backlog < MaxBatch)
+                    await Task.Delay(TimeSpan.FromMilliseconds(CommitInterval.TotalMilliseconds - sinceCommit), _abort.Token);
+                lastCommit = Environment.TickCount64;
                 batch.Clear();
                 while (batch.Count < MaxBatch && reader.TryRead(out var entry)) batch.Add(entry);
                 await StoreAsync(batch, skipExisting: false);
+                if (Environment.TickCount64 - _lastFlush >= FlushInterval.TotalMilliseconds) await FlushStoredAsync();
             }
+            await FlushStoredAsync();
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
             // Shutdown out of patience: the rest stays in the journal.
         }
+    }
+
+    /// <summary>Waits for the next entry; false once intake has stopped and everything is stored. Stored entries not
+    /// yet flushed are flushed when their <see cref="FlushInterval"/> is up, even while nothing new comes.</summary>
+    private async Task<bool> WaitForEntriesAsync(ChannelReader<JournalEntry> reader)
+    {
+        if (_stored == _flushed) return await reader.WaitToReadAsync(_abort.Token);
+        var due = FlushInterval.TotalMilliseconds - (Environment.TickCount64 - _lastFlush);
+        if (due > 0)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
+            timeout.CancelAfter(TimeSpan.FromMilliseconds(due));
+            try
+            {
+                return await reader.WaitToReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
+            {
+                // The flush is due.
+            }
+        }
+        await FlushStoredAsync();
+        return true;
     }
 
     private async Task StoreAsync(List<JournalEntry> batch, bool skipExisting)
@@ -155,7 +207,7 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
         {
             try
             {
-                await _store.EnqueueAsync(orders, skipExisting, _abort.Token);
+                await _store.EnqueueAsync(orders, skipExisting, durable: false, _abort.Token);
                 break;
             }
             catch (Exception e) when (!_abort.IsCancellationRequested)
@@ -167,16 +219,36 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
                 skipExisting = true;
             }
         }
-        var stored = Interlocked.Add(ref _stored, batch.Count);
+        Interlocked.Add(ref _stored, batch.Count);
+        _lastStoredSegment = batch[^1].Segment;
         _signal.Pulse(batch.Count);
         lock (_progressGate)
         {
             _progress.TrySetResult();
             _progress = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+    }
+
+    /// <summary>Flushes the database, then lets the journal go of every entry stored before the flush.</summary>
+    private async Task FlushStoredAsync()
+    {
+        _lastFlush = Environment.TickCount64;
+        var stored = Interlocked.Read(ref _stored);
+        if (stored == _flushed) return;
         try
         {
-            _journal.Stored(stored, batch[^1].Segment);
+            await _store.FlushAsync();
+        }
+        catch (Exception e) when (!_abort.IsCancellationRequested)
+        {
+            // The entries stay in the journal (replayed, and skipped where stored, at the next start); try again later.
+            LogFlushFailed(_logger, e, stored - _flushed, _journal.Directory);
+            return;
+        }
+        _flushed = stored;
+        try
+        {
+            _journal.Stored(stored, _lastStoredSegment);
         }
         catch (IOException e)
         {
@@ -196,6 +268,9 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shutdown: {Count} accepted requests are not yet in the database; they stay in the intake journal ({Directory}) and are stored at the next start")]
     private static partial void LogLeftInJournal(ILogger logger, long count, string directory);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Flushing {Count} stored work orders to disk failed; they stay in the intake journal ({Directory}) until a flush succeeds")]
+    private static partial void LogFlushFailed(ILogger logger, Exception e, long count, string directory);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting stored segments of the intake journal in {Directory} failed; they are replayed (and skipped) at the next start")]
     private static partial void LogCleanupFailed(ILogger logger, Exception e, string directory);

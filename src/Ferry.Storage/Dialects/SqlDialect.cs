@@ -51,6 +51,10 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// </summary>
     public virtual ValueTask MakeDurableAsync() => ValueTask.CompletedTask;
 
+    /// <summary>Returns once every write committed before the call, relaxed ones included, would survive a power cut.
+    /// PostgreSQL: every commit already is.</summary>
+    public virtual ValueTask FlushAsync() => ValueTask.CompletedTask;
+
     /// <summary>Serializes claimers that enforce limits (counting active runs and claiming must not interleave).</summary>
     public abstract Task LockClaimsAsync(WriteScope scope, CancellationToken ct);
 

@@ -149,6 +149,14 @@ internal sealed class SqliteDialect : SqlDialect
         }
     }
 
+    public override ValueTask FlushAsync()
+    {
+        // Counted as a durable write of its own: the flush MakeDurableAsync waits for begins after this call, so after
+        // every commit (relaxed or not) that returned before it.
+        Interlocked.Increment(ref _durableWrites);
+        return MakeDurableAsync();
+    }
+
     public override Task LockClaimsAsync(WriteScope scope, CancellationToken ct) => Task.CompletedTask;
 
     public override Task LockMigrationsAsync(WriteScope scope, CancellationToken ct) => Task.CompletedTask;
