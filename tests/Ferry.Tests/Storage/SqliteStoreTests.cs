@@ -57,6 +57,24 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreCompliance
         Assert.Equal((durable, flushed), FlushCounters(Store));
     }
 
+    /// <summary>Intake from the journal commits without waiting for the disk; FlushAsync then flushes everything
+    /// committed before it, that commit included.</summary>
+    [Fact]
+    public async Task An_enqueue_that_need_not_be_durable_waits_for_no_flush_and_FlushAsync_flushes_it()
+    {
+        await Store.EnqueueAsync([new NewWorkOrder("p", "w", "manual", 1, """{"data":{}}""")]);
+        var before = FlushCounters(Store);
+
+        var ids = await Store.EnqueueAsync([new NewWorkOrder("p", "w", "manual", 1, """{"data":{"n":2}}""")], skipExisting: false, durable: false);
+        Assert.Equal(before, FlushCounters(Store));
+        Assert.NotNull(await Store.GetWorkOrderAsync(ids[0].WorkOrderId)); // committed: readers see it at once
+
+        await Store.FlushAsync();
+        var (durable, flushed) = FlushCounters(Store);
+        Assert.True(flushed > before.Flushed, "FlushAsync did not flush");
+        Assert.Equal(durable, flushed);
+    }
+
     private static (long Durable, long Flushed) FlushCounters(FerryStore store)
     {
         var dialect = Dialect(store);
