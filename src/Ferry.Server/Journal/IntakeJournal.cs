@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Numerics;
 using System.Text.Json;
 using Ferry.Storage;
+using Microsoft.Win32.SafeHandles;
 
 namespace Ferry.Server.Journal;
 
@@ -14,57 +14,92 @@ namespace Ferry.Server.Journal;
 public sealed record JournalEntry(EnqueuedRun Ids, string Project, string Workflow, string Trigger, int Version, RetryPolicy? Retry,
     DateTimeOffset ReceivedAt, ReadOnlyMemory<byte> StateJson)
 {
-    /// <summary>The journal segment the entry was written to (set by <see cref="IntakeJournal.Append"/>).</summary>
-    public long Segment { get; internal set; }
-
     /// <summary>The work order the store makes of the entry, with the ids already given out.</summary>
     public NewWorkOrder ToWorkOrder() =>
         new(Project, Workflow, Trigger, Version, System.Text.Encoding.UTF8.GetString(StateJson.Span), Retry, Ids: Ids, ReceivedAt: ReceivedAt);
 }
 
 /// <summary>
-/// The intake journal: an append-only log of accepted webhook requests in <c>&lt;data&gt;/journal/</c>. A webhook's 202
-/// is sent once its batch is written and fsynced here, which costs one sequential write per batch instead of a database
+/// The intake journal: a log of accepted webhook requests in <c>&lt;data&gt;/journal/</c>. A webhook's 202 is sent once
+/// its batch is written and fsynced here, which costs one write and one fsync per batch instead of a database
 /// transaction; <see cref="IntakeMover"/> then stores the entries as work orders in large batches. At start the entries
-/// of every segment still on disk are read back and stored again, idempotently (by work order id), so a crash between
-/// the 202 and the database loses nothing.
+/// still on disk are read back and stored again, idempotently (by work order id), so a crash between the 202 and the
+/// database loses nothing.
 /// </summary>
 /// <remarks>
-/// <para>Files: <c>00000000000000000001.log</c>, … (segments, numbered in order) and <c>lock</c>, held exclusively while a
-/// server uses the folder. A record is <c>[u32 length][u32 CRC-32C][length bytes of JSON]</c>, little-endian. A record
-/// cut short or failing its checksum ends the segment: such a write was never fsynced, so never acknowledged.</para>
-/// <para>A segment is deleted once every entry in it is in the database; the writer moves to a new segment when the
-/// current one reaches <see cref="SegmentBytes"/>. When the mover has caught up, the current segment is truncated to
-/// nothing (one cheap call per mover batch; no file is created or deleted), so a restart replays little.</para>
+/// <para>Files: <c>journal-N.dat</c>, each made <see cref="FileBytes"/> long (zeros) when created and then overwritten in
+/// place, never grown or truncated: an fsync then flushes only the written pages, not the file's size and block map
+/// as well (on this project's 2-core test machine 150 µs and 30 µs of CPU per fsync instead of 230 µs and 65 µs for a
+/// growing file). <c>lock</c> is held exclusively while a server uses the folder.</para>
+/// <para>A file starts with a header block: <c>FERRYJ02</c>, a u64 epoch and a CRC-32C of the two. Records follow at
+/// <see cref="HeaderBytes"/>: <c>[u32 length][u32 CRC-32C of epoch and payload][payload: JSON]</c>, little-endian. Each
+/// time a file is (re)used it gets a new epoch, and its records are checksummed with it, so records left from an earlier
+/// use fail their checksum and end the read, as zeros do. The files' epochs order their entries.</para>
+/// <para>A file is free again once every entry in it is in the database and flushed (<see cref="Stored"/>): the
+/// writer moves on to a free file (or a new one) when its file is full, so under a steady load two files take turns.
+/// When every entry is stored, the current file starts over (a new epoch), so a restart replays little. Free files
+/// beyond one spare are deleted. Segments of the earlier format (<c>NNN….log</c>, appended and truncated) are read at
+/// start and deleted once stored.</para>
 /// </remarks>
-public sealed class IntakeJournal : IDisposable
+public sealed partial class IntakeJournal : IDisposable
 {
-    /// <summary>Size at which the writer starts a new segment.</summary>
-    public const long SegmentBytes = 8 * 1024 * 1024;
+    /// <summary>Size of a journal file. A batch larger than a whole file still goes into one, which then grows.</summary>
+    public const long FileBytes = 4 * 1024 * 1024;
 
-    private const int HeaderBytes = 8;
+    /// <summary>Where records start in a file: the header has a block of its own.</summary>
+    public const int HeaderBytes = 4096;
+
+    private const int RecordHeaderBytes = 8;
     private readonly string _directory;
     private readonly FileStream _lock;
+    private readonly long _fileBytes;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
     private readonly ArrayBufferWriter<byte> _payload = new(4 * 1024);
     private readonly Utf8JsonWriter _json;
-    private readonly Queue<long> _older = new(); // segments before the current one, oldest first, still on disk
-    private FileStream _current;
-    private long _currentNumber;
-    private long _entries;
+    private readonly List<JournalFile> _files; // every file on disk, the current one included
+    private JournalFile _current;
+    private SafeFileHandle _handle; // the current file's
+    private long _position;         // where the next batch is written in the current file
+    private long _lastEpoch;
+    private long _entries;          // entries ever held: recovered ones first, then appended ones
+    private long _stored;           // of those, the first _stored are in the database
     private bool _disposed;
 
-    private IntakeJournal(string directory, FileStream lockFile, IEnumerable<long> older, long nextNumber, IReadOnlyList<JournalEntry> recovered)
+    /// <summary>A file of the journal, and the ordinal (in <see cref="_entries"/>) of the last entry it holds; 0 when it
+    /// holds none still waiting.</summary>
+    private sealed class JournalFile(string path, bool legacy)
     {
-        foreach (var number in older) _older.Enqueue(number);
+        public string Path { get; } = path;
+        public bool Legacy { get; } = legacy;
+        public long Epoch { get; set; }
+        public long LastEntry { get; set; }
+    }
+
+    private IntakeJournal(string directory, FileStream lockFile, long fileBytes, List<JournalFile> files, long lastEpoch, IReadOnlyList<JournalEntry> recovered)
+    {
         _directory = directory;
         _lock = lockFile;
+        _fileBytes = fileBytes;
         _json = new Utf8JsonWriter(_payload);
+        _files = files;
+        _lastEpoch = lastEpoch;
         Recovered = recovered;
         _entries = recovered.Count;
-        _currentNumber = nextNumber;
-        _current = OpenSegment(nextNumber);
+        _current = files.FirstOrDefault(f => !f.Legacy && f.LastEntry == 0) ?? NewFile();
+        _handle = Activate(_current);
+        // Files holding nothing any more beyond one spare (left by a backlog before the restart) give their space back.
+        var spare = false;
+        foreach (var file in files.Where(f => f != _current && f.LastEntry == 0).ToList())
+        {
+            if (!file.Legacy && !spare)
+            {
+                spare = true;
+                continue;
+            }
+            File.Delete(file.Path);
+            _files.Remove(file);
+        }
     }
 
     /// <summary>Entries found on disk at open, oldest first: acknowledged, perhaps not yet stored.</summary>
@@ -78,11 +113,13 @@ public sealed class IntakeJournal : IDisposable
 
     /// <summary>
     /// Opens (or creates) the journal in <paramref name="directory"/>, takes its lock and reads back every entry still on
-    /// disk (<see cref="Recovered"/>). New entries go to a new segment.
+    /// disk (<see cref="Recovered"/>).
     /// </summary>
+    /// <param name="fileBytes">The size of a journal file (<see cref="FileBytes"/>; tests use small ones).</param>
     /// <exception cref="InvalidOperationException">Another process holds the journal (two servers on one data folder).</exception>
-    public static IntakeJournal Open(string directory)
+    public static IntakeJournal Open(string directory, long fileBytes = FileBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(fileBytes, 2 * HeaderBytes);
         System.IO.Directory.CreateDirectory(directory);
         FileStream lockFile;
         try
@@ -96,12 +133,8 @@ public sealed class IntakeJournal : IDisposable
         }
         try
         {
-            var segments = ListSegments(directory);
-            var recovered = new List<JournalEntry>();
-            var warnings = new List<string>();
-            foreach (var (number, path) in segments) ReadSegment(number, path, recovered, warnings, isLast: number == segments[^1].Number);
-            var next = segments.Count == 0 ? 1 : segments[^1].Number + 1;
-            return new IntakeJournal(directory, lockFile, segments.Select(s => s.Number), next, recovered) { Warnings = warnings };
+            var (files, recovered, warnings, lastEpoch) = ReadAll(directory);
+            return new IntakeJournal(directory, lockFile, fileBytes, files, lastEpoch, recovered) { Warnings = warnings };
         }
         catch
         {
@@ -111,9 +144,9 @@ public sealed class IntakeJournal : IDisposable
     }
 
     /// <summary>
-    /// Writes <paramref name="entries"/> at the end of the journal and fsyncs it: when this returns they survive a crash
-    /// or power cut. Sets each entry's <see cref="JournalEntry.Segment"/>. One caller at a time is served; others wait.
-    /// Synchronous on purpose: the write and fsync block anyway, and the intake's group-commit thread calls it directly.
+    /// Writes <paramref name="entries"/> into the journal and fsyncs it: when this returns they survive a crash or power
+    /// cut. One caller at a time is served; others wait. Synchronous on purpose: the write and fsync block anyway, and
+    /// the intake's group-commit thread calls it directly.
     /// </summary>
     public void Append(IReadOnlyList<JournalEntry> entries, CancellationToken ct = default)
     {
@@ -122,26 +155,29 @@ public sealed class IntakeJournal : IDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_current.Length >= SegmentBytes) Rotate();
             _buffer.ResetWrittenCount();
-            foreach (var entry in entries)
+            foreach (var entry in entries) WriteRecord(entry, _current.Epoch);
+            if (_position > HeaderBytes && _position + _buffer.WrittenCount > _fileBytes)
             {
-                WriteRecord(entry);
-                entry.Segment = _currentNumber;
+                MoveToFreeFile();
+                _buffer.ResetWrittenCount();
+                foreach (var entry in entries) WriteRecord(entry, _current.Epoch);
             }
-            var start = _current.Length;
             try
             {
-                _current.Write(_buffer.WrittenSpan);
-                _current.Flush(flushToDisk: true);
+                RandomAccess.Write(_handle, _buffer.WrittenSpan, _position);
+                RandomAccess.FlushToDisk(_handle);
             }
             catch
             {
-                // Not acknowledged: cut the partial write off so the next batch does not follow a torn record.
-                _current.SetLength(start);
+                // Not acknowledged, but some of it may be on disk: the next batch goes to another file, so nothing is
+                // ever written after records that were not.
+                _position = _fileBytes;
                 throw;
             }
+            _position += _buffer.WrittenCount;
             _entries += entries.Count;
+            _current.LastEntry = _entries;
         }
         finally
         {
@@ -151,26 +187,23 @@ public sealed class IntakeJournal : IDisposable
 
     /// <summary>
     /// Tells the journal that the first <paramref name="storedCount"/> entries (recovered ones first, then in append
-    /// order), the last of them in segment <paramref name="segment"/>, are in the database: older segments are deleted.
-    /// When that is every entry the journal holds, the current segment is truncated too, leaving the journal empty.
+    /// order) are in the database, flushed: a file whose entries all are is free for reuse (or deleted, beyond one
+    /// spare). When that is every entry the journal holds, the current file starts over.
     /// </summary>
-    public void Stored(long storedCount, long segment)
+    public void Stored(long storedCount)
     {
         _writeGate.Wait();
         try
         {
-            if (_disposed) return;
-            // Checked under the write gate: no batch can be appended between the test and the truncation.
-            if (storedCount == _entries)
+            if (_disposed || storedCount <= _stored) return;
+            _stored = storedCount;
+            foreach (var file in _files.Where(f => f.LastEntry != 0 && f.LastEntry <= storedCount).ToList())
             {
-                if (_current.Length > 0) _current.SetLength(0);
-                segment = _currentNumber;
+                file.LastEntry = 0;
+                if (file != _current) Release(file);
             }
-            while (_older.TryPeek(out var number) && number < segment)
-            {
-                File.Delete(SegmentPath(number));
-                _older.Dequeue();
-            }
+            // Checked under the write gate: no batch can be appended between the test and the fresh start.
+            if (_current.LastEntry == 0 && _position > HeaderBytes) Switch(_current);
         }
         finally
         {
@@ -185,9 +218,7 @@ public sealed class IntakeJournal : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            var empty = _current.Length == 0;
-            _current.Dispose();
-            if (empty) File.Delete(SegmentPath(_currentNumber));
+            _handle.Dispose();
             _json.Dispose();
             _lock.Dispose();
         }
@@ -197,31 +228,77 @@ public sealed class IntakeJournal : IDisposable
         }
     }
 
-    private void Rotate()
+    /// <summary>A file whose entries are all stored: kept as the spare, its header wiped so that none of its records
+    /// is read again, or deleted when there is a spare already (and always in the earlier format).</summary>
+    private void Release(JournalFile file)
     {
-        var previous = _current;
-        var empty = previous.Length == 0;
-        previous.Dispose();
-        if (empty) File.Delete(SegmentPath(_currentNumber));
-        else _older.Enqueue(_currentNumber);
-        _currentNumber++;
-        _current = OpenSegment(_currentNumber);
+        if (file.Legacy || _files.Any(f => f != file && f != _current && !f.Legacy && f.LastEntry == 0))
+        {
+            File.Delete(file.Path);
+            _files.Remove(file);
+            return;
+        }
+        using var handle = File.OpenHandle(file.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        RandomAccess.Write(handle, new byte[HeaderBytes], 0);
+        RandomAccess.FlushToDisk(handle);
     }
 
-    private FileStream OpenSegment(long number) =>
-        new(SegmentPath(number), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+    // Under the write gate, the current file full: on to a file whose entries are all stored, or a new one.
+    private void MoveToFreeFile() => Switch(_files.FirstOrDefault(f => f != _current && !f.Legacy && f.LastEntry == 0) ?? NewFile());
 
-    private string SegmentPath(long number) => Path.Combine(_directory, number.ToString("D20", CultureInfo.InvariantCulture) + ".log");
+    /// <summary>Makes <paramref name="file"/> (perhaps the current one, starting over) the file batches are written to.</summary>
+    private void Switch(JournalFile file)
+    {
+        var handle = Activate(file);
+        _handle.Dispose();
+        _handle = handle;
+        _current = file;
+    }
 
-    private static List<(long Number, string Path)> ListSegments(string directory) =>
-        System.IO.Directory.EnumerateFiles(directory, "*.log")
-            .Select(path => (Ok: long.TryParse(Path.GetFileNameWithoutExtension(path), NumberStyles.None, CultureInfo.InvariantCulture, out var n), Number: n, Path: path))
-            .Where(s => s.Ok)
-            .Select(s => (s.Number, s.Path))
-            .OrderBy(s => s.Number)
-            .ToList();
+    /// <summary>Starts a file over: a new epoch in its header, flushed before any record relies on it; the position
+    /// moves to the first record. If this fails, nothing changed.</summary>
+    private SafeFileHandle Activate(JournalFile file)
+    {
+        var handle = File.OpenHandle(file.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        try
+        {
+            var epoch = _lastEpoch + 1;
+            Span<byte> header = stackalloc byte[HeaderBytes];
+            header.Clear();
+            WriteHeader(header, epoch);
+            RandomAccess.Write(handle, header, 0);
+            RandomAccess.FlushToDisk(handle);
+            _lastEpoch = file.Epoch = epoch;
+            _position = HeaderBytes;
+            return handle;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
 
-    private void WriteRecord(JournalEntry entry)
+    /// <summary>A new file, full size, of zeros, flushed: later writes to it change no file size or block map.</summary>
+    private JournalFile NewFile()
+    {
+        var number = 0;
+        while (_files.Any(f => f.Path == SlotPath(_directory, number)) || File.Exists(SlotPath(_directory, number))) number++;
+        var file = new JournalFile(SlotPath(_directory, number), legacy: false);
+        using (var handle = File.OpenHandle(file.Path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read))
+        {
+            var zeros = new byte[1024 * 1024];
+            for (long offset = 0; offset < _fileBytes; offset += zeros.Length)
+                RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, _fileBytes - offset)), offset);
+            RandomAccess.FlushToDisk(handle);
+        }
+        _files.Add(file);
+        return file;
+    }
+
+    private static string SlotPath(string directory, int number) => Path.Combine(directory, $"journal-{number.ToString(CultureInfo.InvariantCulture)}.dat");
+
+    private void WriteRecord(JournalEntry entry, long epoch)
     {
         _payload.ResetWrittenCount();
         _json.Reset(_payload);
@@ -246,91 +323,10 @@ public sealed class IntakeJournal : IDisposable
         _json.WriteEndObject();
         _json.Flush();
         var payload = _payload.WrittenSpan;
-        var header = _buffer.GetSpan(HeaderBytes);
+        var header = _buffer.GetSpan(RecordHeaderBytes);
         BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], Crc32C(payload));
-        _buffer.Advance(HeaderBytes);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], Crc32C(epoch, payload));
+        _buffer.Advance(RecordHeaderBytes);
         _buffer.Write(payload);
-    }
-
-    private static void ReadSegment(long number, string path, List<JournalEntry> entries, List<string> warnings, bool isLast)
-    {
-        var bytes = File.ReadAllBytes(path);
-        var offset = 0;
-        while (offset < bytes.Length)
-        {
-            string? damage = null;
-            if (bytes.Length - offset < HeaderBytes) damage = "a record header cut short";
-            else
-            {
-                var length = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(offset));
-                if (length > bytes.Length - offset - HeaderBytes) damage = "a record cut short";
-                else
-                {
-                    var payload = bytes.AsSpan(offset + HeaderBytes, (int)length);
-                    if (Crc32C(payload) != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(offset + 4))) damage = "a record failing its checksum";
-                    else
-                    {
-                        var entry = Parse(payload, path, offset);
-                        entry.Segment = number;
-                        entries.Add(entry);
-                        offset += HeaderBytes + (int)length;
-                        continue;
-                    }
-                }
-            }
-            // A torn tail is a write that was never fsynced, so never acknowledged: cut it off. Damage before the end of
-            // an older segment is disk corruption: say so, loudly, and keep what can be read.
-            warnings.Add(isLast
-                ? $"Intake journal {path}: {damage} at byte {offset} (a write cut off by a crash, never acknowledged); removed."
-                : $"Intake journal {path}: {damage} at byte {offset}, before the end of an older segment; the {bytes.Length - offset} bytes after it could not be read and are left in {path}.damaged.");
-            if (isLast)
-            {
-                using var file = new FileStream(path, FileMode.Open, FileAccess.Write);
-                file.SetLength(offset);
-            }
-            else
-            {
-                File.WriteAllBytes(path + ".damaged", bytes[offset..]);
-            }
-            return;
-        }
-    }
-
-    private static JournalEntry Parse(ReadOnlySpan<byte> payload, string path, int offset)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(payload);
-            using var doc = JsonDocument.ParseValue(ref reader);
-            var root = doc.RootElement;
-            RetryPolicy? retry = null;
-            if (root.TryGetProperty("retry", out var r) && r.ValueKind == JsonValueKind.Array)
-                retry = new RetryPolicy(r[0].GetInt32(), TimeSpan.FromMilliseconds(r[1].GetInt64()), TimeSpan.FromMilliseconds(r[2].GetInt64()));
-            return new JournalEntry(
-                new EnqueuedRun(root.GetProperty("workOrderId").GetGuid(), root.GetProperty("runId").GetGuid()),
-                root.GetProperty("project").GetString()!, root.GetProperty("workflow").GetString()!, root.GetProperty("trigger").GetString()!,
-                root.GetProperty("version").GetInt32(), retry, DateTimeOffset.FromUnixTimeMilliseconds(root.GetProperty("receivedAt").GetInt64()),
-                System.Text.Encoding.UTF8.GetBytes(root.GetProperty("state").GetRawText()));
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            throw new InvalidDataException(
-                $"Intake journal {path}: the record at byte {offset} passes its checksum but is not a journal entry ({e.Message}). " +
-                "Move the file aside to start, and keep it: it holds acknowledged requests.", e);
-        }
-    }
-
-    /// <summary>CRC-32C (Castagnoli), hardware-accelerated where the CPU has it.</summary>
-    private static uint Crc32C(ReadOnlySpan<byte> data)
-    {
-        var crc = 0xFFFFFFFFu;
-        while (data.Length >= 8)
-        {
-            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data));
-            data = data[8..];
-        }
-        foreach (var b in data) crc = BitOperations.Crc32C(crc, b);
-        return ~crc;
     }
 }

@@ -41,7 +41,6 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
     private long _accepted;
     private long _stored;
     private long _flushed; // stored entries the database has flushed, and the journal let go of
-    private long _lastStoredSegment;
     private long _lastFlush = Environment.TickCount64;
     private Task? _loop;
 
@@ -220,7 +219,6 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
             }
         }
         Interlocked.Add(ref _stored, batch.Count);
-        _lastStoredSegment = batch[^1].Segment;
         _signal.Pulse(batch.Count);
         lock (_progressGate)
         {
@@ -248,7 +246,7 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
         _flushed = stored;
         try
         {
-            _journal.Stored(stored, _lastStoredSegment);
+            _journal.Stored(stored);
         }
         catch (IOException e)
         {

@@ -1,13 +1,16 @@
+using System.Buffers.Binary;
 using System.Text;
 using Ferry.Server.Journal;
 using Ferry.Storage;
 
 namespace Ferry.Tests.Server;
 
-/// <summary>The intake journal's files: what was appended comes back after a reopen, a torn tail is cut, and stored
-/// segments are deleted.</summary>
+/// <summary>The intake journal's files: what was appended comes back after a reopen (and only that: neither torn
+/// writes nor records of a file's earlier use), damage is reported and read past, files are reused once stored, and
+/// the earlier format's segments are still read.</summary>
 public sealed class IntakeJournalTests : IDisposable
 {
+    private const long SmallFile = 16 * 1024;
     private readonly string _dir = Path.Combine(Directory.CreateTempSubdirectory("ferry-journal").FullName, "journal");
 
     public void Dispose() => Directory.Delete(Path.GetDirectoryName(_dir)!, recursive: true);
@@ -16,20 +19,24 @@ public sealed class IntakeJournalTests : IDisposable
         new(new EnqueuedRun(Guid.CreateVersion7(), Guid.CreateVersion7()), "p", "w", "hook", 3, retry,
             DateTimeOffset.FromUnixTimeMilliseconds(1_790_000_000_000 + n), Encoding.UTF8.GetBytes($$$"""{"data":{"n":{{{n}}},"name":"Amina Okello é"},"request":{"method":"POST"}}"""));
 
-    private string[] Segments() => Directory.GetFiles(_dir, "*.log").Order().ToArray();
+    private static int N(JournalEntry entry) => (int)(entry.ReceivedAt.ToUnixTimeMilliseconds() - 1_790_000_000_000);
+
+    private string[] Files() => Directory.GetFiles(_dir, "journal-*.dat").Order().ToArray();
+
+    private IntakeJournal Open() => IntakeJournal.Open(_dir, SmallFile);
 
     [Fact]
-    public async Task Appended_entries_come_back_in_order_with_their_ids_trigger_retry_time_and_state_after_a_reopen()
+    public void Appended_entries_come_back_in_order_with_their_ids_trigger_retry_time_and_state_after_a_reopen()
     {
         var written = Enumerable.Range(0, 50).Select(n => Entry(n, n % 2 == 0 ? new RetryPolicy(4, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(5)) : null)).ToList();
-        using (var journal = IntakeJournal.Open(_dir))
+        using (var journal = Open())
         {
             Assert.Empty(journal.Recovered);
             journal.Append(written.Take(20).ToList());
             journal.Append(written.Skip(20).ToList());
         }
 
-        using var reopened = IntakeJournal.Open(_dir);
+        using var reopened = Open();
         Assert.Equal(50, reopened.Recovered.Count);
         for (var i = 0; i < 50; i++)
         {
@@ -42,84 +49,170 @@ public sealed class IntakeJournalTests : IDisposable
     }
 
     [Fact]
-    public async Task A_record_cut_short_by_a_crash_is_removed_and_the_entries_before_it_are_kept()
+    public void A_journal_file_is_made_full_size_once_and_then_written_in_place()
     {
-        using (var journal = IntakeJournal.Open(_dir)) journal.Append([Entry(1), Entry(2)]);
-        var segment = Assert.Single(Segments());
-        var intact = new FileInfo(segment).Length;
-        // A write that never finished: a header promising 500 bytes, and 7 of them.
-        await using (var file = new FileStream(segment, FileMode.Append)) file.Write([0xF4, 0x01, 0, 0, 1, 2, 3, 4, (byte)'{', (byte)'"', 1, 2, 3, 4, 5]);
-
-        using var reopened = IntakeJournal.Open(_dir);
-        Assert.Equal(2, reopened.Recovered.Count);
-        Assert.Contains("cut short", Assert.Single(reopened.Warnings), StringComparison.Ordinal);
-        Assert.Equal(intact, new FileInfo(segment).Length);
+        using var journal = Open();
+        var file = Assert.Single(Files());
+        Assert.Equal(SmallFile, new FileInfo(file).Length);
+        journal.Append([Entry(1), Entry(2)]);
+        Assert.Equal(SmallFile, new FileInfo(file).Length);
     }
 
     [Fact]
-    public async Task A_record_failing_its_checksum_ends_what_is_read_and_is_reported_with_its_byte_offset()
+    public void A_write_torn_by_a_crash_at_the_end_is_not_read_and_not_reported()
     {
-        using (var journal = IntakeJournal.Open(_dir)) journal.Append([Entry(1), Entry(2), Entry(3)]);
-        var segment = Assert.Single(Segments());
-        var bytes = File.ReadAllBytes(segment);
-        var second = 8 + BitConverter.ToInt32(bytes, 0);
-        bytes[second + 20] ^= 0x55; // flip bits inside the second record's JSON
-        File.WriteAllBytes(segment, bytes);
+        using (var journal = Open()) journal.Append([Entry(1), Entry(2)]);
+        var file = Assert.Single(Files());
+        var end = EndOfRecords(file);
+        // A write that never finished: a header promising 500 bytes, and 7 of them.
+        WriteAt(file, end, [0xF4, 0x01, 0, 0, 1, 2, 3, 4, (byte)'{', (byte)'"', 1, 2, 3, 4, 5]);
 
-        using var reopened = IntakeJournal.Open(_dir);
-        Assert.Single(reopened.Recovered);
+        using var reopened = Open();
+        Assert.Equal([1, 2], reopened.Recovered.Select(N));
+        Assert.Empty(reopened.Warnings);
+    }
+
+    [Fact]
+    public void A_damaged_record_is_reported_with_its_byte_range_kept_aside_and_the_records_after_it_are_still_read()
+    {
+        using (var journal = Open()) journal.Append([Entry(1), Entry(2), Entry(3)]);
+        var file = Assert.Single(Files());
+        var bytes = File.ReadAllBytes(file);
+        var second = IntakeJournal.HeaderBytes + 8 + BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(IntakeJournal.HeaderBytes));
+        var third = second + 8 + BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(second));
+        bytes[second + 20] ^= 0x55; // flip bits inside the second record's JSON
+        File.WriteAllBytes(file, bytes);
+
+        using var reopened = Open();
+        Assert.Equal([1, 3], reopened.Recovered.Select(N));
         var warning = Assert.Single(reopened.Warnings);
-        Assert.Contains("checksum", warning, StringComparison.Ordinal);
-        Assert.Contains($"byte {second}", warning, StringComparison.Ordinal);
+        Assert.Contains($"bytes {second}-{third}", warning, StringComparison.Ordinal);
+        Assert.Equal(third - second, new FileInfo($"{file}.damaged-{second}").Length);
     }
 
     [Fact]
     public void A_second_server_on_the_same_journal_is_refused_with_the_folder_named()
     {
-        using var first = IntakeJournal.Open(_dir);
+        using var first = Open();
         var error = Assert.Throws<InvalidOperationException>(() => IntakeJournal.Open(_dir));
         Assert.Contains(_dir, error.Message, StringComparison.Ordinal);
         Assert.Contains("--data", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Stored_entries_leave_the_disk_once_every_entry_is_stored_and_not_before()
+    public void Stored_entries_are_not_read_again_once_every_entry_is_stored_and_the_rest_are()
     {
-        using (var journal = IntakeJournal.Open(_dir))
+        using (var journal = Open())
         {
-            var first = new[] { Entry(1), Entry(2) };
-            var second = new[] { Entry(3) };
-            journal.Append(first);
-            journal.Append(second);
-
-            journal.Stored(2, first[^1].Segment); // entry 3 still waits: its segment stays
-            Assert.Single(Segments());
-            journal.Stored(3, second[^1].Segment); // all stored: the journal is emptied
-            Assert.DoesNotContain(Segments(), s => new FileInfo(s).Length > 0);
-
+            journal.Append([Entry(1), Entry(2)]);
+            journal.Append([Entry(3)]);
+            journal.Stored(2); // entry 3 still waits: the file keeps all three
+        }
+        using (var journal = Open())
+        {
+            Assert.Equal([1, 2, 3], journal.Recovered.Select(N));
+            journal.Stored(3); // all stored: the file starts over
             journal.Append([Entry(4)]);
         }
-        using var reopened = IntakeJournal.Open(_dir);
-        var left = Assert.Single(reopened.Recovered);
-        Assert.Equal(1_790_000_000_004, left.ReceivedAt.ToUnixTimeMilliseconds());
+        using var reopened = Open();
+        Assert.Equal([4], reopened.Recovered.Select(N));
+        Assert.Empty(reopened.Warnings);
     }
 
     [Fact]
-    public async Task Recovered_entries_stay_on_disk_until_stored_even_after_new_appends()
+    public void A_full_file_is_followed_by_another_and_files_are_reused_once_their_entries_are_stored()
     {
-        using (var journal = IntakeJournal.Open(_dir)) journal.Append([Entry(1)]);
-        using (var journal = IntakeJournal.Open(_dir))
+        var next = 0;
+        using (var journal = Open())
         {
-            Assert.Single(journal.Recovered);
-            var fresh = new[] { Entry(2) };
-            journal.Append(fresh);
-            Assert.Equal(2, Segments().Length); // the recovered segment and a new one
-            journal.Stored(1, journal.Recovered[0].Segment);
-            Assert.Equal(2, Segments().Length); // the new entry is not stored: nothing older than its segment was waiting
-            journal.Stored(2, fresh[0].Segment);
-            Assert.DoesNotContain(Segments(), s => new FileInfo(s).Length > 0);
+            // About 40 entries fill a 16 KB file.
+            for (var i = 0; i < 20; i++) journal.Append(Enumerable.Range(0, 5).Select(_ => Entry(next++)).ToList());
+            Assert.True(Files().Length >= 3, $"{Files().Length} files for 100 entries");
+            journal.Stored(95);
+            // The current file and one spare stay; other free files are deleted.
+            Assert.Equal(2, Files().Length);
+            for (var i = 0; i < 12; i++) journal.Append(Enumerable.Range(0, 5).Select(_ => Entry(next++)).ToList());
+            Assert.True(Files().Length <= 3, $"{Files().Length} files");
         }
-        using var reopened = IntakeJournal.Open(_dir);
-        Assert.Empty(reopened.Recovered);
+        using var reopened = Open();
+        // Entries 95..159 were never stored. A file keeps all its entries until every one is stored, so the stored
+        // entries that share the file of entry 95 come back too (the mover skips them); the files freed and reused do not.
+        var back = reopened.Recovered.Select(N).ToList();
+        Assert.Equal(Enumerable.Range(back[0], 160 - back[0]), back);
+        Assert.InRange(back[0], 60, 95);
+        Assert.Empty(reopened.Warnings);
+    }
+
+    [Fact]
+    public void A_batch_larger_than_a_file_goes_whole_into_one()
+    {
+        var big = Enumerable.Range(0, 400).Select(n => Entry(n)).ToList();
+        using (var journal = Open()) journal.Append(big);
+        using var reopened = Open();
+        Assert.Equal(Enumerable.Range(0, 400), reopened.Recovered.Select(N));
+    }
+
+    [Fact]
+    public void Recovered_entries_stay_on_disk_until_stored_even_after_new_appends()
+    {
+        using (var journal = Open()) journal.Append([Entry(1)]);
+        using (var journal = Open())
+        {
+            Assert.Equal([1], journal.Recovered.Select(N));
+            journal.Append([Entry(2)]);
+            Assert.Equal(2, Files().Length); // the recovered entry's file and a new one
+            journal.Stored(1);
+        }
+        using var reopened = Open();
+        Assert.Equal([2], reopened.Recovered.Select(N));
+    }
+
+    [Fact]
+    public void Segments_of_the_earlier_format_are_read_first_and_deleted_once_stored()
+    {
+        Directory.CreateDirectory(_dir);
+        var legacy = Path.Combine(_dir, "00000000000000000007.log");
+        File.WriteAllBytes(legacy, [.. LegacyRecord(Entry(1)), .. LegacyRecord(Entry(2))]);
+        using (var journal = Open())
+        {
+            Assert.Equal([1, 2], journal.Recovered.Select(N));
+            journal.Append([Entry(3)]);
+            journal.Stored(2);
+            Assert.False(File.Exists(legacy));
+        }
+        using var reopened = Open();
+        Assert.Equal([3], reopened.Recovered.Select(N));
+    }
+
+    /// <summary>A record as the earlier format wrote it: [u32 length][u32 CRC-32C of the payload][payload].</summary>
+    private static byte[] LegacyRecord(JournalEntry entry)
+    {
+        var payload = Encoding.UTF8.GetBytes($$"""{"workOrderId":"{{entry.Ids.WorkOrderId}}","runId":"{{entry.Ids.RunId}}","project":"{{entry.Project}}","workflow":"{{entry.Workflow}}","trigger":"{{entry.Trigger}}","version":{{entry.Version}},"receivedAt":{{entry.ReceivedAt.ToUnixTimeMilliseconds()}},"state":{{Encoding.UTF8.GetString(entry.StateJson.Span)}}}""");
+        var record = new byte[8 + payload.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(record, payload.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(4), Crc32C(payload));
+        payload.CopyTo(record, 8);
+        return record;
+    }
+
+    private static uint Crc32C(ReadOnlySpan<byte> data)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in data) crc = System.Numerics.BitOperations.Crc32C(crc, b);
+        return ~crc;
+    }
+
+    private static long EndOfRecords(string file)
+    {
+        var bytes = File.ReadAllBytes(file);
+        var offset = IntakeJournal.HeaderBytes;
+        while (BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(offset)) is var length and > 0) offset += 8 + length;
+        return offset;
+    }
+
+    private static void WriteAt(string file, long offset, byte[] bytes)
+    {
+        using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.Write);
+        RandomAccess.Write(handle, bytes, offset);
     }
 }
