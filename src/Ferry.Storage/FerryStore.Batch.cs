@@ -164,7 +164,7 @@ public sealed partial class FerryStore
                 results[c] = true;
                 var completion = completions[c];
                 finished.Add((row.WorkOrder, completion.RunId, completion.Status));
-                var workOrder = _dialect.Id(row.WorkOrder);
+                var workOrder = _dialect.RowId(row.WorkOrder);
                 foreach (var clip in prepared[c].Clips)
                 {
                     clip[1] = row.Project;
@@ -191,7 +191,7 @@ public sealed partial class FerryStore
 
     private PreparedCompletion PrepareCompletion(RunCompletion completion, DateTimeOffset now)
     {
-        var runId = _dialect.Id(completion.RunId);
+        var runId = _dialect.RowId(completion.RunId);
         var clips = new List<object?[]>();
         // A state handed from one step to the next (and the last step's output, which is the run's) is stored once:
         // equal JSON texts share one dataclip within a run, and a text equal to the run's input refers to its input.
@@ -213,11 +213,11 @@ public sealed partial class FerryStore
             var step = completion.Steps[i];
             var input = Clip(step.InputJson);
             var stepOutput = Clip(step.OutputJson);
-            steps.Add([_dialect.Id(TimeOrderedIds.New(now)), runId, i, step.StepId, step.Status, _dialect.Time(step.StartedAt),
-                step.DurationMs, step.AllocatedBytes, step.Error, _dialect.Id(input), _dialect.Id(stepOutput)]);
+            steps.Add([_dialect.RowId(TimeOrderedIds.New(now)), runId, i, step.StepId, step.Status, _dialect.Time(step.StartedAt),
+                step.DurationMs, step.AllocatedBytes, step.Error, _dialect.RowId(input), _dialect.RowId(stepOutput)]);
         }
         var logs = completion.Logs.Select(l => new object?[] { runId, _dialect.Time(l.Time), l.Level, l.StepId, l.Message }).ToList();
-        object?[] update = [runId, completion.WorkerId, completion.Status, _dialect.Time(completion.FinishedAt), completion.Error, _dialect.Id(output)];
+        object?[] update = [runId, completion.WorkerId, completion.Status, _dialect.Time(completion.FinishedAt), completion.Error, _dialect.RowId(output)];
         return new PreparedCompletion(update, clips, steps, logs);
     }
 
@@ -273,7 +273,7 @@ public sealed partial class FerryStore
             {
                 var parameter = command.CreateParameter();
                 parameter.ParameterName = names[c];
-                parameter.Value = row[c] ?? DBNull.Value;
+                parameter.Value = _dialect.ParameterValue(row[c]) ?? DBNull.Value;
                 command.Parameters.Add(parameter);
             }
             batch.BatchCommands.Add(command);

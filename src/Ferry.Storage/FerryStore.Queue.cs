@@ -83,16 +83,17 @@ public sealed partial class FerryStore
             var id = w.Ids ?? new EnqueuedRun(TimeOrderedIds.New(now), TimeOrderedIds.New(now));
             var created = w.ReceivedAt is { } at && at < now ? at : now;
             var input = TimeOrderedIds.New(created);
-            var workOrderId = _dialect.Id(id.WorkOrderId);
-            var inputId = _dialect.Id(input);
+            var workOrderId = _dialect.RowId(id.WorkOrderId);
+            var inputId = _dialect.RowId(input);
             var retry = w.Retry ?? RetryPolicy.None;
             ids.Add(id);
-            clips.Add([inputId, w.Project, workOrderId, w.InputJson, Encoding.UTF8.GetByteCount(w.InputJson), _dialect.Time(created)]);
+            var (body, size) = w.InputUtf8 is { } utf8 ? (_dialect.RowText(utf8), utf8.Length) : (w.InputJson!, Encoding.UTF8.GetByteCount(w.InputJson!));
+            clips.Add([inputId, w.Project, workOrderId, body, (long)size, _dialect.Time(created)]);
             workOrders.Add(
             [
                 workOrderId, w.Project, w.Workflow, w.Trigger, w.Version, RunStatus.Available, inputId,
                 w.RequestMetaJson, retry.Attempts, (long)retry.Backoff.TotalMilliseconds, (long)retry.MaxBackoff.TotalMilliseconds,
-                _dialect.Id(id.RunId), _dialect.Time(created), _dialect.Time(now),
+                _dialect.RowId(id.RunId), _dialect.Time(created), _dialect.Time(now),
             ]);
             runs.Add(RunRow(id.RunId, id.WorkOrderId, w.Project, w.Workflow, w.Version, 1, w.StartStep, input,
                 w.AvailableAt is { } available && available > created ? available : created, created));
@@ -328,7 +329,7 @@ public sealed partial class FerryStore
         ["id", "work_order_id", "project", "workflow", "version", "attempt", "status", "start_step", "input_dataclip_id", "available_at", "created_at"];
 
     private object?[] RunRow(Guid id, Guid workOrder, string project, string workflow, int version, int attempt, string? startStep, Guid input, DateTimeOffset availableAt, DateTimeOffset now) =>
-        [_dialect.Id(id), _dialect.Id(workOrder), project, workflow, version, attempt, RunStatus.Available, startStep, _dialect.Id(input), _dialect.Time(availableAt), _dialect.Time(now)];
+        [_dialect.RowId(id), _dialect.RowId(workOrder), project, workflow, version, attempt, RunStatus.Available, startStep, _dialect.RowId(input), _dialect.Time(availableAt), _dialect.Time(now)];
 
     private static readonly string[] DataclipColumns = ["id", "project", "work_order_id", "body", "size_bytes", "created_at"];
 
@@ -336,7 +337,7 @@ public sealed partial class FerryStore
     {
         var size = Encoding.UTF8.GetByteCount(json);
         // Over the limit: keep the size (so the console can say why) but not the body.
-        return [_dialect.Id(id), project, _dialect.Id(workOrderId), size > _maxDataclipBytes ? null : json, (long)size, _dialect.Time(now)];
+        return [_dialect.RowId(id), project, _dialect.RowId(workOrderId), size > _maxDataclipBytes ? null : json, (long)size, _dialect.Time(now)];
     }
 
     private static async Task<Guid?> ScalarGuidAsync(WriteScope scope, string sql, object args, CancellationToken ct)
@@ -394,7 +395,7 @@ public sealed partial class FerryStore
             }
             for (var i = start; i < end; i++)
             {
-                for (var c = 0; c < columns.Length; c++) command.Parameters[((i - start) * columns.Length) + c].Value = rows[i][c] ?? DBNull.Value;
+                for (var c = 0; c < columns.Length; c++) command.Parameters[((i - start) * columns.Length) + c].Value = _dialect.ParameterValue(rows[i][c]) ?? DBNull.Value;
             }
             await command.ExecuteNonQueryAsync(ct);
         }
@@ -414,12 +415,14 @@ public sealed partial class FerryStore
 
     private static void Validate(NewWorkOrder w, int index)
     {
+        if (!string.IsNullOrWhiteSpace(w.Project) && !string.IsNullOrWhiteSpace(w.Workflow) && !string.IsNullOrWhiteSpace(w.Trigger) && w.Version >= 1
+            && (w.InputJson is not null || w.InputUtf8 is not null) && w.Retry is not { Attempts: < 1 }) return;
         var where = $"batch[{index}]";
         if (string.IsNullOrWhiteSpace(w.Project)) throw new ArgumentException($"{where}.Project is empty; every work order names its project.", nameof(w));
         if (string.IsNullOrWhiteSpace(w.Workflow)) throw new ArgumentException($"{where}.Workflow is empty; every work order names its workflow.", nameof(w));
         if (string.IsNullOrWhiteSpace(w.Trigger)) throw new ArgumentException($"{where}.Trigger is empty; name the trigger (e.g. 'manual').", nameof(w));
         if (w.Version < 1) throw new ArgumentException($"{where}.Version is {w.Version}; use a deployed version (1 or more).", nameof(w));
-        if (w.InputJson is null) throw new ArgumentException($"{where}.InputJson is null; pass '{{}}' for an empty state.", nameof(w));
+        if (w.InputJson is null && w.InputUtf8 is null) throw new ArgumentException($"{where}.InputJson is null; pass '{{}}' for an empty state.", nameof(w));
         if (w.Retry is { Attempts: < 1 }) throw new ArgumentException($"{where}.Retry.Attempts is {w.Retry.Attempts}; it counts all runs, so 1 or more.", nameof(w));
     }
 }

@@ -51,18 +51,21 @@ public sealed record ProjectRecord(string Name, int CurrentVersion, DateTimeOffs
 /// <param name="Ids">The work order's and first run's ids when the caller already gave them out (the intake journal
 /// answers 202 with them before the work order reaches the store); null: the store makes new ones.</param>
 /// <param name="ReceivedAt">When the input arrived (created_at of the work order and run); null: now.</param>
+/// <param name="InputUtf8">The input as UTF-8 JSON, instead of <paramref name="InputJson"/> (pass null there): a
+/// webhook's state is bytes already, and on SQLite they are stored as they are.</param>
 public sealed record NewWorkOrder(
     string Project,
     string Workflow,
     string Trigger,
     int Version,
-    string InputJson,
+    string? InputJson,
     RetryPolicy? Retry = null,
     string? StartStep = null,
     string? RequestMetaJson = null,
     DateTimeOffset? AvailableAt = null,
     EnqueuedRun? Ids = null,
-    DateTimeOffset? ReceivedAt = null);
+    DateTimeOffset? ReceivedAt = null,
+    ReadOnlyMemory<byte>? InputUtf8 = null);
 
 public sealed record EnqueuedRun(Guid WorkOrderId, Guid RunId);
 

@@ -15,8 +15,7 @@ public sealed record JournalEntry(EnqueuedRun Ids, string Project, string Workfl
     DateTimeOffset ReceivedAt, ReadOnlyMemory<byte> StateJson)
 {
     /// <summary>The work order the store makes of the entry, with the ids already given out.</summary>
-    public NewWorkOrder ToWorkOrder() =>
-        new(Project, Workflow, Trigger, Version, System.Text.Encoding.UTF8.GetString(StateJson.Span), Retry, Ids: Ids, ReceivedAt: ReceivedAt);
+    public NewWorkOrder ToWorkOrder() => new(Project, Workflow, Trigger, Version, null, Retry, Ids: Ids, ReceivedAt: ReceivedAt, InputUtf8: StateJson);
 }
 
 /// <summary>

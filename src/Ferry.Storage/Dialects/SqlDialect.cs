@@ -63,7 +63,20 @@ internal abstract class SqlDialect : IAsyncDisposable
 
     public abstract object Id(Guid id);
 
+    /// <summary>An id as a value of a row that <c>InsertRowsAsync</c> or <c>QueryEachAsync</c> writes: there it reaches
+    /// <see cref="TryExecuteEach"/>, or a command parameter through <see cref="ParameterValue"/>.</summary>
+    public virtual object RowId(Guid id) => Id(id);
+
+    /// <summary>JSON text given as UTF-8 bytes, as a row value (see <see cref="RowId(Guid)"/>).</summary>
+    public virtual object RowText(ReadOnlyMemory<byte> utf8) => System.Text.Encoding.UTF8.GetString(utf8.Span);
+
+    /// <summary>A row value as a command parameter takes it.</summary>
+    public virtual object? ParameterValue(object? value) => value;
+
     public object? Id(Guid? id) => id is { } value ? Id(value) : null;
+
+    /// <inheritdoc cref="RowId(Guid)"/>
+    public object? RowId(Guid? id) => id is { } value ? RowId(value) : null;
 
     public abstract object Time(DateTimeOffset time);
 

@@ -163,6 +163,19 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override object Id(Guid id) => id.ToString("D");
 
+    // Row values go to SqliteStatement, which binds a Guid as its text and UTF-8 text as it is: no string per id, and
+    // no UTF-16 copy of a webhook's body (the writer's statements take them; a command parameter gets text).
+    public override object RowId(Guid id) => id;
+
+    public override object RowText(ReadOnlyMemory<byte> utf8) => new Utf8Text(utf8);
+
+    public override object? ParameterValue(object? value) => value switch
+    {
+        Guid id => id.ToString("D"),
+        Utf8Text text => System.Text.Encoding.UTF8.GetString(text.Bytes.Span),
+        _ => value,
+    };
+
     public override object Time(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
     public override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));

@@ -82,13 +82,23 @@ internal sealed class SqliteStatement : IDisposable
             // An empty span may reach SQLite as a NULL pointer, which binds NULL: an empty text takes the string overload.
             "" => raw.sqlite3_bind_text(_statement, position, ""),
             string text => BindText(position, text),
+            Guid id => BindId(position, id),
+            Utf8Text { Bytes.IsEmpty: true } => raw.sqlite3_bind_text(_statement, position, ""),
+            Utf8Text utf8 => raw.sqlite3_bind_text(_statement, position, utf8.Bytes.Span),
             long number => raw.sqlite3_bind_int64(_statement, position, number),
             int number => raw.sqlite3_bind_int64(_statement, position, number),
             bool flag => raw.sqlite3_bind_int64(_statement, position, flag ? 1 : 0),
             double real => raw.sqlite3_bind_double(_statement, position, real),
-            _ => throw new ArgumentException($"Cannot bind a {value.GetType().Name} to parameter {position}; the store gives SQLite text, integers and reals.", nameof(value)),
+            _ => throw new ArgumentException($"Cannot bind a {value.GetType().Name} to parameter {position}; the store gives SQLite text, ids, integers and reals.", nameof(value)),
         };
         if (rc != raw.SQLITE_OK) SqliteException.ThrowExceptionForRC(rc, _db);
+    }
+
+    private int BindId(int position, Guid id)
+    {
+        Span<byte> text = stackalloc byte[36];
+        id.TryFormat(text, out var written, "D");
+        return raw.sqlite3_bind_text(_statement, position, text[..written]);
     }
 
     private int BindText(int position, string text)
@@ -115,3 +125,6 @@ internal sealed class SqliteStatement : IDisposable
 
     public void Dispose() => _statement.Dispose();
 }
+
+/// <summary>JSON text as UTF-8 bytes, bound to SQLite as they are (<see cref="SqliteDialect.RowText"/>).</summary>
+internal readonly record struct Utf8Text(ReadOnlyMemory<byte> Bytes);

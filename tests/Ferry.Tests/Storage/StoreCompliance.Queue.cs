@@ -134,6 +134,26 @@ public abstract partial class StoreCompliance
     }
 
     [Fact]
+    public async Task An_input_given_as_UTF8_bytes_is_stored_as_the_same_text()
+    {
+        const string json = """{"data":{"name":"Amina Okello é","district":"Gulu – 北"}}""";
+        var utf8 = System.Text.Encoding.UTF8.GetBytes(json);
+        var ids = await Store.EnqueueAsync([new NewWorkOrder("p", "w", "hook", 1, null, InputUtf8: utf8), Order(input: """{"data":{"text":true}}""")]);
+
+        var order = (await Store.GetWorkOrderAsync(ids[0].WorkOrderId))!;
+        Assert.Equal(json, await Store.GetDataclipAsync(order.InputDataclipId));
+        var run = await Store.ClaimAsync(Worker());
+        Assert.Equal((ids[0].RunId, json), (run!.RunId, run.InputJson));
+    }
+
+    [Fact]
+    public async Task A_work_order_without_input_is_refused_naming_it()
+    {
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => Store.EnqueueAsync([Order(), new NewWorkOrder("p", "w", "hook", 1, null)]));
+        Assert.Contains("batch[1].InputJson", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Heartbeat_extends_the_lease_so_the_janitor_leaves_the_run_alone()
     {
         await Store.EnqueueAsync([Order()]);
