@@ -228,7 +228,8 @@ public sealed partial class IntakeJournal : IDisposable
     }
 
     /// <summary>A file whose entries are all stored: kept as the spare, its header wiped so that none of its records
-    /// is read again, or deleted when there is a spare already (and always in the earlier format).</summary>
+    /// is read again, or deleted when there is a spare already (and always in the earlier format). Not flushed: if the
+    /// wipe is lost in a crash, stored entries are read again and skipped.</summary>
     private void Release(JournalFile file)
     {
         if (file.Legacy || _files.Any(f => f != file && f != _current && !f.Legacy && f.LastEntry == 0))
@@ -239,7 +240,6 @@ public sealed partial class IntakeJournal : IDisposable
         }
         using var handle = File.OpenHandle(file.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
         RandomAccess.Write(handle, new byte[HeaderBytes], 0);
-        RandomAccess.FlushToDisk(handle);
     }
 
     // Under the write gate, the current file full: on to a file whose entries are all stored, or a new one.
@@ -254,19 +254,23 @@ public sealed partial class IntakeJournal : IDisposable
         _current = file;
     }
 
-    /// <summary>Starts a file over: a new epoch in its header, flushed before any record relies on it; the position
-    /// moves to the first record. If this fails, nothing changed.</summary>
+    /// <summary>Starts a file over: a new epoch in its header; the position moves to the first record. If this fails,
+    /// nothing changed.</summary>
+    /// <remarks>The header is not flushed here: the fsync of the first batch written after it flushes it too, and until
+    /// then nothing that relies on it is acknowledged. A crash before that leaves either header, and either way only
+    /// stored entries (read again and skipped) or none.</remarks>
     private SafeFileHandle Activate(JournalFile file)
     {
         var handle = File.OpenHandle(file.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
         try
         {
-            var epoch = _lastEpoch + 1;
+            // Above every epoch used before, also those whose headers never reached the disk before a crash (their
+            // records may have): the clock's ticks move on between runs of the server, the counter within one.
+            var epoch = Math.Max(_lastEpoch + 1, DateTime.UtcNow.Ticks);
             Span<byte> header = stackalloc byte[HeaderBytes];
             header.Clear();
             WriteHeader(header, epoch);
             RandomAccess.Write(handle, header, 0);
-            RandomAccess.FlushToDisk(handle);
             _lastEpoch = file.Epoch = epoch;
             _position = HeaderBytes;
             return handle;
