@@ -104,7 +104,10 @@ internal sealed class SqliteDialect : SqlDialect
                 // WAL is a property of the file (kept once set); synchronous and busy_timeout are per connection.
                 // synchronous=NORMAL: commits do not flush; MakeDurableAsync flushes the WAL after the lock is released.
                 // SQLite still syncs around checkpoints and when it starts reusing the WAL file.
-                await writer.ExecuteAsync("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+                // page_size: 8 KB pages for a new database (an existing one keeps its size): intake's rows and index
+                // entries fill fewer pages per transaction, so fewer log frames and page splits (Ferry.Bench store:
+                // enqueue 18.9 against 22.4 us of CPU per work order, claim and completion unchanged).
+                await writer.ExecuteAsync("PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
                 _writer = writer;
             }
             // BeginTransaction() without deferred is BEGIN IMMEDIATE: the write lock is taken up front.

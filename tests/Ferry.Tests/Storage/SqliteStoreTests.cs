@@ -21,6 +21,18 @@ public sealed class SqliteStoreTests(ITestOutputHelper output) : StoreCompliance
         await command.ExecuteNonQueryAsync();
     }
 
+    [Fact]
+    public async Task A_new_database_has_8_KB_pages_in_WAL_mode()
+    {
+        await using var connection = new SqliteConnection(FerryStore.Sqlite(_dir).ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA page_size";
+        Assert.Equal(8192L, await command.ExecuteScalarAsync());
+        command.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", await command.ExecuteScalarAsync());
+    }
+
     /// <summary>
     /// The writer connection lives as long as the server, and Microsoft.Data.Sqlite keeps every command created on a
     /// connection in a list until the command is disposed; each disposal scans that list. A command left undisposed
