@@ -26,29 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$WORK/e2e"
-cat > "$WORK/e2e/ferry.yaml" <<'YAML'
-name: e2e
-workflows:
-  cases:
-    triggers:
-      hook: { type: webhook }
-    steps:
-      normalise:
-        code: |
-          state.data.fullName = state.data.firstName + " " + state.data.lastName;
-        next: { flag: on_success }
-      flag:
-        code: |
-          state.data.flagged = state.data.district == "Gulu";
-YAML
-cat > "$WORK/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"caseId":"C-1001","firstName":"Amina","lastName":"Okello","sex":"F","dob":"03/14/1990","district":"Gulu"}'
-LUA
+cp bench/projects/post.lua "$WORK/post.lua"
 
-ARGS=(serve --data "$WORK/data" --urls http://127.0.0.1:4996 --deploy "$WORK/e2e")
+ARGS=(serve --data "$WORK/data" --urls http://127.0.0.1:4996 --deploy bench/projects/e2e)
 [ -n "$WORKERS" ] && ARGS+=(--workers "$WORKERS")
 if [ "$DB" = postgres ]; then
   [ "$(id -u)" = 0 ] && chown postgres "$WORK"

@@ -10,22 +10,7 @@ FERRY=src/Ferry/bin/Release/net10.0/ferry.dll
 BENCH=bench/Ferry.Bench/bin/Release/net10.0/Ferry.Bench.dll
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/intake"
-cat > "$WORK/intake/ferry.yaml" <<'YAML'
-name: intake
-workflows:
-  cases:
-    triggers:
-      hook: { type: webhook }
-    steps:
-      record:
-        code: state.data.seen = true;
-YAML
-cat > "$WORK/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"caseId":"C-1001","firstName":"Amina","lastName":"Okello","sex":"F","dob":"03/14/1990","district":"Gulu"}'
-LUA
+cp bench/projects/post.lua "$WORK/post.lua"
 wait_ready() { for _ in $(seq 1 100); do curl -sf "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "not ready: $1" >&2; exit 1; }
 
 # Each server first gets a warm-up flood (JIT tiering, caches, connection pools), not counted: 15 s, because with both
@@ -58,7 +43,7 @@ kill $BARE; wait $BARE 2>/dev/null || true
 
 for DB in sqlite ${FERRY_BENCH_PG:+postgres}; do
   for WORKERS in default 0; do
-    ARGS=(serve --data "$WORK/data-$DB-$WORKERS" --urls http://127.0.0.1:4997 --deploy "$WORK/intake")
+    ARGS=(serve --data "$WORK/data-$DB-$WORKERS" --urls http://127.0.0.1:4997 --deploy bench/projects/intake)
     [ "$DB" = postgres ] && ARGS+=(--database "$FERRY_BENCH_PG")
     [ "$WORKERS" = 0 ] && ARGS+=(--workers 0)
     dotnet "$FERRY" "${ARGS[@]}" > "$WORK/serve-$DB.log" 2>&1 & SERVE=$!
