@@ -16,6 +16,8 @@ public static class ServerHost
             Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
         builder.WebHost.UseUrls(options.Urls);
+        // No "Server: Kestrel" on every answer: it tells a scanner what to try, and a webhook sender needs none of it.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddFerryServer(options);
         configure?.Invoke(builder);
         var app = builder.Build();

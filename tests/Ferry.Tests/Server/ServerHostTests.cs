@@ -39,6 +39,7 @@ public sealed class ServerHostTests
         var response = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty(response.Headers.Server); // no "Server: Kestrel" for scanners
     }
 
     [Fact]
