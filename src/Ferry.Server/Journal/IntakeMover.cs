@@ -239,8 +239,10 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
         }
         catch (Exception e) when (!_abort.IsCancellationRequested)
         {
-            // The entries stay in the journal (replayed, and skipped where stored, at the next start); try again later.
+            // The entries stay in the journal (replayed, and skipped where stored, at the next start); the next try
+            // comes a second from now, not at every batch.
             LogFlushFailed(_logger, e, stored - _flushed, _journal.Directory);
+            _lastFlush = Environment.TickCount64 + 1000 - (long)FlushInterval.TotalMilliseconds;
             return;
         }
         _flushed = stored;
@@ -250,7 +252,7 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
         }
         catch (IOException e)
         {
-            // Only cleanup failed: the entries are stored, their segment stays and is replayed (and skipped) at start.
+            // Only cleanup failed: the entries are stored; their journal file keeps them and they are read again (and skipped) at start.
             LogCleanupFailed(_logger, e, _journal.Directory);
         }
     }
@@ -270,6 +272,6 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Flushing {Count} stored work orders to disk failed; they stay in the intake journal ({Directory}) until a flush succeeds")]
     private static partial void LogFlushFailed(ILogger logger, Exception e, long count, string directory);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting stored segments of the intake journal in {Directory} failed; they are replayed (and skipped) at the next start")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Letting go of stored requests in the intake journal in {Directory} failed; they are read again (and skipped) at the next start")]
     private static partial void LogCleanupFailed(ILogger logger, Exception e, string directory);
 }

@@ -39,7 +39,7 @@ public sealed class WebhookIntake : IAsyncDisposable
     private readonly FerryMetrics _metrics;
 
     /// <param name="resolve">Finds the deployed trigger and its secrets (the store's project versions).</param>
-    /// <param name="commit">Stores a batch durably, in one transaction, returning one receipt per item in order.</param>
+    /// <param name="commit">Stores a batch durably, returning the ids of each item's work order and run, in order.</param>
     /// <param name="completions">Where <c>after_completion</c> replies wait for their run; null answers them 202 at once.</param>
     /// <param name="resolvePath">Finds the trigger of a custom path; null serves no custom paths.</param>
     public WebhookIntake(TargetResolver resolve, Func<IReadOnlyList<IntakeItem>, CancellationToken, Task<IReadOnlyList<EnqueuedRun>>> commit,
