@@ -1,11 +1,15 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
+using Dapper;
 
 namespace Ferry.Storage;
 
 public sealed partial class FerryStore
 {
+    /// <summary>Most projects listed by merging one walk per project; beyond, the projects are one filter.</summary>
+    private const int MaxMergedProjects = 64;
+
     private const string WorkOrderColumns =
         "id, project, workflow, trigger_name, version, status, input_dataclip_id, request_meta, retry_attempts, retry_backoff_ms, " +
         "retry_max_backoff_ms, last_run_id, created_at, updated_at, seq";
@@ -52,7 +56,10 @@ public sealed partial class FerryStore
         var after = PageAfter(query.After, nameof(query));
         var where = new StringBuilder("1 = 1");
         if (query.Project is not null) where.Append(" AND project = @project");
-        if (query.Projects is not null) where.Append(" AND ").Append(_dialect.InList("project", "@projects"));
+        // A caller's projects, a few: one newest-first walk of (project, seq) per project, merged, instead of every
+        // matching work order of all of them sorted for each page. Many: the list as one filter.
+        var perProject = query.Project is null && query.Projects is { Count: > 1 and <= MaxMergedProjects } ? query.Projects.Distinct(StringComparer.Ordinal).ToList() : null;
+        if (query.Projects is not null && perProject is null) where.Append(" AND ").Append(_dialect.InList("project", "@projects"));
         if (query.Workflow is not null) where.Append(" AND workflow = @workflow");
         if (query.Status is not null)
         {
@@ -64,20 +71,26 @@ public sealed partial class FerryStore
         if (query.Since is not null) where.Append(" AND created_at >= @since");
         if (query.Until is not null) where.Append(" AND created_at < @until");
         if (after is not null) where.Append(" AND seq < @after");
-        var rows = await ReadAsync(
-            $"SELECT {WorkOrderColumns} FROM work_orders WHERE {where} ORDER BY seq DESC LIMIT @take",
-            new
-            {
-                project = query.Project,
-                projects = query.Projects is null ? null : _dialect.List(query.Projects),
-                workflow = query.Workflow,
-                status = query.Status,
-                since = _dialect.Time(query.Since),
-                until = _dialect.Time(query.Until),
-                after,
-                take = query.Limit + 1,
-            },
-            r => (Record: MapWorkOrder(r), Seq: r.GetInt64(14)), ct);
+        var args = new DynamicParameters(new
+        {
+            project = query.Project,
+            projects = query.Projects is null || perProject is not null ? null : _dialect.List(query.Projects),
+            workflow = query.Workflow,
+            status = query.Status,
+            since = _dialect.Time(query.Since),
+            until = _dialect.Time(query.Until),
+            after,
+            take = query.Limit + 1,
+        });
+        var sql = $"SELECT {WorkOrderColumns} FROM work_orders WHERE {where} ORDER BY seq DESC LIMIT @take";
+        if (perProject is not null)
+        {
+            for (var i = 0; i < perProject.Count; i++) args.Add($"p{i}", perProject[i]);
+            sql = string.Join(" UNION ALL ", perProject.Select((_, i) =>
+                $"SELECT * FROM (SELECT {WorkOrderColumns} FROM work_orders WHERE project = @p{i} AND {where} ORDER BY seq DESC LIMIT @take) AS p{i}"))
+                + " ORDER BY seq DESC LIMIT @take";
+        }
+        var rows = await ReadAsync(sql, args, r => (Record: MapWorkOrder(r), Seq: r.GetInt64(14)), ct);
         var items = rows.Take(query.Limit).Select(r => r.Record).ToList();
         var next = rows.Count > query.Limit ? rows[query.Limit - 1].Seq.ToString(CultureInfo.InvariantCulture) : null;
         return new Page<WorkOrderRecord>(items, next);

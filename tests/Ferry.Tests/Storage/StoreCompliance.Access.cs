@@ -122,6 +122,30 @@ public abstract partial class StoreCompliance
     }
 
     [Fact]
+    public async Task Work_orders_of_several_projects_page_newest_first_across_them_with_filters()
+    {
+        var inputs = Enumerable.Range(0, 30).Select(i => Order(project: new[] { "p", "q", "r" }[i % 3], workflow: i % 2 == 0 ? "even" : "odd", input: $$$"""{"data":{"i":{{{i}}}}}""")).ToList();
+        var ids = await Store.EnqueueAsync(inputs);
+        var expected = Enumerable.Range(0, 30).Reverse().Where(i => i % 3 != 1).Select(i => ids[i].WorkOrderId).ToList(); // p and r, newest first
+
+        var seen = new List<Guid>();
+        string? after = null;
+        do
+        {
+            var page = await Store.ListWorkOrdersAsync(new WorkOrderQuery(Limit: 3, After: after) { Projects = ["r", "p", "r"] });
+            seen.AddRange(page.Items.Select(w => w.Id));
+            after = page.Next;
+        }
+        while (after is not null);
+        Assert.Equal(expected, seen);
+
+        var odd = await Store.ListWorkOrdersAsync(new WorkOrderQuery(Workflow: "odd", Limit: 4) { Projects = ["p", "r"] });
+        var oddExpected = Enumerable.Range(0, 30).Reverse().Where(i => i % 3 != 1 && i % 2 == 1).Select(i => ids[i].WorkOrderId).Take(4);
+        Assert.Equal(oddExpected, odd.Items.Select(w => w.Id));
+        Assert.NotNull(odd.Next);
+    }
+
+    [Fact]
     public async Task Work_orders_can_be_limited_to_the_projects_a_caller_sees_and_dataclips_know_their_project()
     {
         var ids = await Store.EnqueueAsync([Order(project: "p"), Order(project: "q"), Order(project: "r")]);
