@@ -12,16 +12,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/steal.sh
+source bench/postgres.sh
 DB=${1:-sqlite}; SECONDS_RUN=${2:-10}; CONNECTIONS=${3:-64}; WORKERS=${4:-}; RATE=${5:-}; WARMUP=${FERRY_BENCH_WARMUP:-15}
 dotnet build -c Release src/Ferry -nologo -v q >/dev/null
 FERRY=src/Ferry/bin/Release/net10.0/ferry.dll
 WORK=$(mktemp -d); chmod 755 "$WORK"
-PGBIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 PGPORT=55432
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
   kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true
-  [ -d "$WORK/pg" ] && as_pg "$PGBIN/pg_ctl" stop -m immediate -D "$WORK/pg" >/dev/null 2>&1 || true
+  pg_stop "$WORK/pg"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -31,15 +30,11 @@ cp bench/projects/post.lua "$WORK/post.lua"
 ARGS=(serve --data "$WORK/data" --urls http://127.0.0.1:4996 --deploy bench/projects/e2e)
 [ -n "$WORKERS" ] && ARGS+=(--workers "$WORKERS")
 if [ "$DB" = postgres ]; then
-  [ "$(id -u)" = 0 ] && chown postgres "$WORK"
-  as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
-  as_pg "$PGBIN/pg_ctl" start -w -D "$WORK/pg" -l "$WORK/pg.log" \
-    -o "-p $PGPORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$WORK -c max_connections=200" >/dev/null
-  as_pg "$PGBIN/psql" -h 127.0.0.1 -p $PGPORT -U postgres -qc "CREATE DATABASE ferry" >/dev/null
-  ARGS+=(--database "Host=127.0.0.1;Port=$PGPORT;Database=ferry;Username=postgres")
+  pg_start "$WORK/pg" $PGPORT
+  ARGS+=(--database "$PG_CONNECTION")
 fi
 sql() {
-  if [ "$DB" = postgres ]; then as_pg "$PGBIN/psql" -h 127.0.0.1 -p $PGPORT -U postgres -d ferry -XAtqc "$1"
+  if [ "$DB" = postgres ]; then pg_sql $PGPORT "$1"
   else python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print("|".join(map(str,r))) for r in c.execute(sys.argv[2])]; c.commit()' "$WORK/data/ferry.db" "$1"; fi
 }
 

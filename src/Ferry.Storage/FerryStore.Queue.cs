@@ -362,6 +362,7 @@ public sealed partial class FerryStore
     private async Task InsertRowsAsync(WriteScope scope, string table, string[] columns, List<object?[]> rows, CancellationToken ct)
     {
         if (rows.Count == 0) return;
+        if (await _dialect.TryBulkInsertAsync(scope, table, columns, rows, ct)) return;
         if (!_dialect.MultiRowInsert)
         {
             var insert = SingleRowInsert(table, columns);

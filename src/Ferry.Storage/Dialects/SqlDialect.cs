@@ -36,6 +36,14 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// </summary>
     public virtual bool TryExecuteEach(WriteScope scope, string sql, IReadOnlyList<string> names, IReadOnlyList<object?[]> rows, object?[]?[]? returned) => false;
 
+    /// <summary>
+    /// Inserts <paramref name="rows"/> (values in <paramref name="columns"/> order) into <paramref name="table"/> in the
+    /// scope's transaction by the database's bulk path, or returns false when the dialect has none worth its set-up
+    /// for this many rows (the caller then uses INSERT statements).
+    /// </summary>
+    public virtual Task<bool> TryBulkInsertAsync(WriteScope scope, string table, string[] columns, IReadOnlyList<object?[]> rows, CancellationToken ct) =>
+        Task.FromResult(false);
+
     /// <summary>A connection for reads; the caller disposes it.</summary>
     public abstract Task<DbConnection> OpenReadAsync(CancellationToken ct);
 

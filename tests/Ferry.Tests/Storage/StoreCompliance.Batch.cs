@@ -248,4 +248,55 @@ public abstract partial class StoreCompliance
         Assert.Equal(["één", null], logs.Select(l => l.StepId));
         Assert.Equal("", (await Store.GetRunAsync(runs[1].RunId))!.Error);
     }
+
+    /// <summary>
+    /// A large batch takes the database's bulk path where it has one (PostgreSQL: binary COPY) and a small one INSERT
+    /// statements: both must store the same values, NULLs, empty texts, non-ASCII text and large numbers included.
+    /// </summary>
+    [Fact]
+    public async Task A_batch_large_enough_for_the_bulk_path_stores_the_same_values_as_single_inserts()
+    {
+        var received = Clock.GetUtcNow().AddSeconds(-30);
+        var orders = Enumerable.Range(0, 24).Select(i => new NewWorkOrder(
+            "p", $"w{i % 3}", i % 2 == 0 ? "hook" : "manual", i + 1,
+            i % 5 == 0 ? "" : $$"""{"n":{{i}},"note":"Gulu–Kampala ✓ 🚑"}""",
+            i % 4 == 0 ? new RetryPolicy(5, TimeSpan.FromSeconds(i), TimeSpan.FromDays(400)) : null,
+            StartStep: i % 3 == 0 ? "second" : null,
+            RequestMetaJson: i % 2 == 0 ? $$$"""{"headers":{"x-n":"{{{i}}}"}}""" : null,
+            AvailableAt: i % 6 == 0 ? Clock.GetUtcNow().AddMinutes(i) : null,
+            ReceivedAt: i % 7 == 0 ? received : null)).ToList();
+
+        var single = new List<EnqueuedRun>();
+        foreach (var order in orders) single.AddRange(await Store.EnqueueAsync([order]));
+        var bulk = await Store.EnqueueAsync(orders);
+
+        for (var i = 0; i < orders.Count; i++)
+        {
+            var (a, b) = ((await Store.GetWorkOrderAsync(single[i].WorkOrderId))!, (await Store.GetWorkOrderAsync(bulk[i].WorkOrderId))!);
+            Assert.Equal(a with { Id = default, InputDataclipId = default, LastRunId = default }, b with { Id = default, InputDataclipId = default, LastRunId = default });
+            Assert.Equal(await Store.GetDataclipAsync(a.InputDataclipId), await Store.GetDataclipAsync(b.InputDataclipId));
+            Assert.Equal(orders[i].InputJson, await Store.GetDataclipAsync(b.InputDataclipId));
+            var (ra, rb) = ((await Store.GetRunAsync(single[i].RunId))!, (await Store.GetRunAsync(bulk[i].RunId))!);
+            Assert.Equal(ra with { Id = default, WorkOrderId = default, InputDataclipId = default }, rb with { Id = default, WorkOrderId = default, InputDataclipId = default });
+        }
+
+        var run = (await Store.ClaimManyAsync(Worker(), 1, start: true))[0];
+        var now = Clock.GetUtcNow();
+        var steps = Enumerable.Range(0, 20).Select(i => new StepRunData(
+            $"s{i}", i == 19 ? "failed" : "success", now.AddMilliseconds(i), long.MaxValue / (i + 2), i, i == 19 ? "" : null,
+            i == 0 ? null : $$"""{"step":{{i - 1}}}""", i == 19 ? null : $$"""{"step":{{i}},"ok":"ünïcode"}""")).ToList();
+        var logs = Enumerable.Range(0, 20).Select(i => new LogLineData(now.AddMilliseconds(i), i % 2 == 0 ? "info" : "warn", i % 3 == 0 ? null : $"s{i}", i == 4 ? "" : $"line {i} ✓")).ToList();
+        Assert.Equal([true], await Store.CompleteManyAsync([Done(run, RunStatus.Failed) with { Steps = steps, Logs = logs, OutputJson = null }]));
+
+        var stored = await Store.ListStepRunsAsync(run.RunId);
+        Assert.Equal(steps.Select(s => (s.StepId, s.Status, s.DurationMs, s.AllocatedBytes, s.Error)), stored.Select(s => (s.StepId, s.Status, s.DurationMs, s.AllocatedBytes, s.Error)));
+        Assert.Equal(steps.Select(s => s.StartedAt), stored.Select(s => s.StartedAt));
+        for (var i = 0; i < steps.Count; i++)
+        {
+            Assert.Equal(steps[i].InputJson, stored[i].InputDataclipId is { } input ? await Store.GetDataclipAsync(input) : null);
+            Assert.Equal(steps[i].OutputJson, stored[i].OutputDataclipId is { } output ? await Store.GetDataclipAsync(output) : null);
+        }
+        var lines = await Store.ListLogsAsync(run.RunId);
+        Assert.Equal(logs.Select(l => (l.Time, l.Level, l.StepId, l.Message)), lines.Select(l => (l.Time, l.Level, l.StepId, l.Message)));
+    }
 }
