@@ -1,5 +1,4 @@
 using Dapper;
-using Ferry.Storage.Dialects;
 
 namespace Ferry.Storage;
 
@@ -65,72 +64,112 @@ public sealed partial class FerryStore
     }
 
     /// <summary>
-    /// One pass of the retention job for <paramref name="project"/>: wipes dataclip bodies the policy no longer keeps
-    /// and deletes up to <paramref name="maxWorkOrders"/> finished work orders older than the history period (short
-    /// transactions, so intake is never blocked for long). Work orders still queued or running are never touched.
+    /// One pass of the retention job for <paramref name="project"/>: deletes the finished work orders older than the
+    /// history period, then wipes the dataclip bodies the policy no longer keeps. Work orders still queued or running
+    /// are never touched. Every transaction covers at most <paramref name="batchSize"/> work orders, so however long the
+    /// history, the pass never keeps intake and the workers from writing for more than a moment.
     /// </summary>
-    public Task<RetentionResult> ApplyRetentionAsync(string project, RetentionPolicy policy, DateTimeOffset now, int maxWorkOrders = 500, CancellationToken ct = default)
+    public async Task<RetentionResult> ApplyRetentionAsync(string project, RetentionPolicy policy, DateTimeOffset now, int batchSize = 500, CancellationToken ct = default)
     {
         if (!RetentionPolicy.Modes.Contains(policy.Mode))
         {
             throw new ArgumentException($"retention mode '{policy.Mode}' is unknown; use one of {string.Join(", ", RetentionPolicy.Modes)}.", nameof(policy));
         }
-        if (maxWorkOrders < 1) throw new ArgumentOutOfRangeException(nameof(maxWorkOrders), maxWorkOrders, "maxWorkOrders must be 1 or more.");
-        return WriteAsync(async scope =>
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be 1 or more.");
+        var deleted = 0;
+        if (policy.HistoryPeriod is { } history)
         {
-            var wiped = 0;
-            var mode = policy.Mode switch
+            int batch;
+            do
             {
-                RetentionPolicy.EraseAll => FinalStatuses,
-                RetentionPolicy.RetainWithErrors => "('success')",
-                _ => null,
-            };
-            if (mode is not null) wiped += await WipeAsync(scope, project, mode, null, now, ct);
-            if (policy.DataclipPeriod is { } keep) wiped += await WipeAsync(scope, project, FinalStatuses, now - keep, now, ct);
-
-            var deleted = 0;
-            if (policy.HistoryPeriod is { } history)
-            {
-                var ids = (await QueryAsync(scope.Connection, scope,
-                    // Oldest first through (project, seq), only up to the project's first work order created after
-                    // the cutoff: the walk covers the expired work orders, not the whole history (seq follows
-                    // created_at except for requests replayed from the intake journal, which a later pass takes).
-                    $"""
-                    SELECT id FROM work_orders
-                    WHERE project = @project AND status IN {FinalStatuses} AND created_at < @cutoff
-                      AND seq < COALESCE((SELECT MIN(seq) FROM work_orders WHERE project = @project AND created_at >= @cutoff), {long.MaxValue})
-                    ORDER BY seq LIMIT @max
-                    """,
-                    new { project, cutoff = _dialect.Time(now - history), max = maxWorkOrders }, r => r.GetGuid(0), ct)).ToList();
-                if (ids.Count > 0)
-                {
-                    var args = new { ids = _dialect.IdList(ids) };
-                    var runs = $"SELECT id FROM runs WHERE {_dialect.InList("work_order_id", "@ids")}";
-                    foreach (var sql in new[]
-                    {
-                        $"DELETE FROM log_lines WHERE run_id IN ({runs})",
-                        $"DELETE FROM step_runs WHERE run_id IN ({runs})",
-                        $"DELETE FROM dataclips WHERE {_dialect.InList("work_order_id", "@ids")}",
-                        $"DELETE FROM runs WHERE {_dialect.InList("work_order_id", "@ids")}",
-                    })
-                    {
-                        await scope.Connection.ExecuteAsync(Cmd(sql, args, scope, ct));
-                    }
-                    deleted = await scope.Connection.ExecuteAsync(Cmd($"DELETE FROM work_orders WHERE {_dialect.InList("id", "@ids")}", args, scope, ct));
-                }
+                batch = await DeleteExpiredAsync(project, now - history, batchSize, ct);
+                deleted += batch;
             }
-            return new RetentionResult(wiped, deleted);
-        }, ct);
+            while (batch == batchSize);
+        }
+        var wiped = 0;
+        var mode = policy.Mode switch
+        {
+            RetentionPolicy.EraseAll => FinalStatuses,
+            RetentionPolicy.RetainWithErrors => "('success')",
+            _ => null,
+        };
+        if (mode is not null) wiped += await WipeAsync(project, mode, null, now, batchSize, ct);
+        if (policy.DataclipPeriod is { } keep) wiped += await WipeAsync(project, FinalStatuses, now - keep, now, batchSize, ct);
+        return new RetentionResult(wiped, deleted);
     }
 
-    /// <summary>Empties the bodies of the project's dataclips whose work orders are in one of <paramref name="workOrderStatuses"/>,
-    /// found through those work orders (a dataclip belongs to its work order's project).</summary>
-    private Task<int> WipeAsync(WriteScope scope, string project, string workOrderStatuses, DateTimeOffset? createdBefore, DateTimeOffset now, CancellationToken ct) =>
-        scope.Connection.ExecuteAsync(Cmd($"""
-            UPDATE dataclips SET body = NULL, wiped_at = @now
-            WHERE work_order_id IN (SELECT id FROM work_orders WHERE project = @project AND status IN {workOrderStatuses})
-              AND body IS NOT NULL{(createdBefore is null ? "" : " AND created_at < @cutoff")}
-            """, new { project, now = _dialect.Time(now), cutoff = _dialect.Time(createdBefore) }, scope, ct));
+    /// <summary>Deletes up to <paramref name="max"/> of the project's finished work orders created before
+    /// <paramref name="cutoff"/>, oldest first, with their runs, step runs, logs and dataclips, in one transaction.</summary>
+    private Task<int> DeleteExpiredAsync(string project, DateTimeOffset cutoff, int max, CancellationToken ct) => WriteAsync(async scope =>
+    {
+        var ids = (await QueryAsync(scope.Connection, scope,
+            // Oldest first through (project, seq), only up to the project's first work order created after the cutoff:
+            // the walk covers the expired work orders, not the whole history (seq follows created_at except for
+            // requests replayed from the intake journal, which a later pass takes).
+            $"""
+            SELECT id FROM work_orders
+            WHERE project = @project AND status IN {FinalStatuses} AND created_at < @cutoff
+              AND seq < COALESCE((SELECT MIN(seq) FROM work_orders WHERE project = @project AND created_at >= @cutoff), {long.MaxValue})
+            ORDER BY seq LIMIT @max
+            """,
+            new { project, cutoff = _dialect.Time(cutoff), max }, r => r.GetGuid(0), ct)).ToList();
+        if (ids.Count == 0) return 0;
+        var args = new { ids = _dialect.IdList(ids) };
+        var runs = $"SELECT id FROM runs WHERE {_dialect.InList("work_order_id", "@ids")}";
+        foreach (var sql in new[]
+        {
+            $"DELETE FROM log_lines WHERE run_id IN ({runs})",
+            $"DELETE FROM step_runs WHERE run_id IN ({runs})",
+            $"DELETE FROM dataclips WHERE {_dialect.InList("work_order_id", "@ids")}",
+            $"DELETE FROM runs WHERE {_dialect.InList("work_order_id", "@ids")}",
+        })
+        {
+            await scope.Connection.ExecuteAsync(Cmd(sql, args, scope, ct));
+        }
+        return await scope.Connection.ExecuteAsync(Cmd($"DELETE FROM work_orders WHERE {_dialect.InList("id", "@ids")}", args, scope, ct));
+    }, ct);
+
+    /// <summary>
+    /// Empties the bodies of the project's dataclips whose work orders are in one of <paramref name="workOrderStatuses"/>
+    /// (and, with <paramref name="createdBefore"/>, that were created before it), found through those work orders (a
+    /// dataclip belongs to its work order's project). Walks the project's work orders in seq order, one transaction per
+    /// <paramref name="batchSize"/> of them; with a cutoff, only up to the first work order created after it.
+    /// </summary>
+    private async Task<int> WipeAsync(string project, string workOrderStatuses, DateTimeOffset? createdBefore, DateTimeOffset now, int batchSize, CancellationToken ct)
+    {
+        var cutoff = createdBefore is { } before ? _dialect.Time(before) : null;
+        var created = cutoff is null ? "" : " AND created_at < @cutoff";
+        var stop = long.MaxValue;
+        if (cutoff is not null)
+        {
+            await using var connection = await _dialect.OpenReadAsync(ct);
+            stop = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT MIN(seq) FROM work_orders WHERE project = @project AND created_at >= @cutoff", new { project, cutoff }, cancellationToken: ct)) ?? long.MaxValue;
+        }
+        var wiped = 0;
+        var after = 0L;
+        while (true)
+        {
+            var (count, last, seen) = await WriteAsync(async scope =>
+            {
+                var window = await QueryAsync(scope.Connection, scope, $"""
+                    SELECT seq, id FROM work_orders
+                    WHERE project = @project AND seq > @after AND seq < @stop AND status IN {workOrderStatuses}{created}
+                    ORDER BY seq LIMIT @max
+                    """, new { project, after, stop, cutoff, max = batchSize }, r => (Seq: r.GetInt64(0), Id: r.GetGuid(1)), ct);
+                if (window.Count == 0) return (0, after, 0);
+                var count = await scope.Connection.ExecuteAsync(Cmd($"""
+                    UPDATE dataclips SET body = NULL, wiped_at = @now
+                    WHERE {_dialect.InList("work_order_id", "@ids")} AND body IS NOT NULL{created}
+                    """, new { ids = _dialect.IdList(window.Select(w => w.Id).ToList()), now = _dialect.Time(now), cutoff }, scope, ct));
+                return (count, window[^1].Seq, window.Count);
+            }, ct);
+            wiped += count;
+            if (seen < batchSize) return wiped;
+            after = last;
+        }
+    }
 
     /// <summary>
     /// Takes or renews the named lease (e.g. <c>scheduler</c>) for <paramref name="holder"/> until now + <paramref name="duration"/>.

@@ -13,7 +13,7 @@ namespace Ferry.Server.Scheduling;
 public sealed partial class RetentionJob(FerryStore store, DeployedProjects projects, LeaderLease leader, ServerOptions options, ILogger<RetentionJob> logger)
     : LeaderJob(leader, logger)
 {
-    /// <summary>Work orders deleted per transaction, so intake is never blocked for long.</summary>
+    /// <summary>Work orders deleted or wiped per transaction, so intake is never blocked for long.</summary>
     public const int BatchSize = 500;
 
     protected override TimeSpan Interval => options.RetentionInterval;
@@ -42,15 +42,9 @@ public sealed partial class RetentionJob(FerryStore store, DeployedProjects proj
             }
             try
             {
-                var policy = PolicyFor(spec.Retention, options.DefaultHistoryDays);
-                RetentionResult pass;
-                do
-                {
-                    pass = await store.ApplyRetentionAsync(project.Name, policy, now, BatchSize, ct);
-                    wiped += pass.DataclipsWiped;
-                    deleted += pass.WorkOrdersDeleted;
-                }
-                while (pass.WorkOrdersDeleted == BatchSize && !ct.IsCancellationRequested);
+                var pass = await store.ApplyRetentionAsync(project.Name, PolicyFor(spec.Retention, options.DefaultHistoryDays), now, BatchSize, ct);
+                wiped += pass.DataclipsWiped;
+                deleted += pass.WorkOrdersDeleted;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

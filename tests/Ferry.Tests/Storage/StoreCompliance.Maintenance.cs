@@ -113,6 +113,36 @@ public abstract partial class StoreCompliance
         Assert.Null(await Store.GetWorkOrderAsync(old.WorkOrderId));
     }
 
+    /// <summary>A pass works through a history longer than its batch size in many short transactions (so it never
+    /// holds the writer for long) and still reaches every work order: deletions first, then the wipe.</summary>
+    [Fact]
+    public async Task A_pass_over_more_work_orders_than_its_batch_size_deletes_and_wipes_them_all()
+    {
+        var old = new List<EnqueuedRun>();
+        for (var i = 0; i < 5; i++) old.Add((await RunToEndAsync(i % 2 == 0 ? RunStatus.Success : RunStatus.Failed)).Ids);
+        Clock.Advance(TimeSpan.FromDays(40));
+        var recent = new List<EnqueuedRun>();
+        for (var i = 0; i < 7; i++) recent.Add((await RunToEndAsync(i % 3 == 0 ? RunStatus.Failed : RunStatus.Success)).Ids);
+        var queued = (await Store.EnqueueAsync([Order(availableAt: Clock.GetUtcNow().AddDays(100))]))[0];
+
+        var result = await Store.ApplyRetentionAsync("p", new RetentionPolicy(RetentionPolicy.EraseAll, HistoryPeriod: TimeSpan.FromDays(30)), Clock.GetUtcNow(), batchSize: 2);
+
+        Assert.Equal(new RetentionResult(DataclipsWiped: 7 * 2, WorkOrdersDeleted: 5), result); // each recent one: input and output
+        foreach (var ids in old) Assert.Null(await Store.GetWorkOrderAsync(ids.WorkOrderId));
+        foreach (var ids in recent) Assert.Null(await Store.GetDataclipAsync((await Store.GetWorkOrderAsync(ids.WorkOrderId))!.InputDataclipId));
+        Assert.NotNull(await Store.GetDataclipAsync((await Store.GetWorkOrderAsync(queued.WorkOrderId))!.InputDataclipId));
+        Assert.Equal(new RetentionResult(0, 0), await Store.ApplyRetentionAsync("p", new RetentionPolicy(RetentionPolicy.EraseAll, HistoryPeriod: TimeSpan.FromDays(30)), Clock.GetUtcNow(), batchSize: 2));
+
+        // The dataclip period across windows, up to the first work order created after its cutoff.
+        Clock.Advance(TimeSpan.FromDays(10));
+        var kept = (await RunToEndAsync(RunStatus.Failed)).Ids;
+        var withErrors = new RetentionPolicy(RetentionPolicy.RetainWithErrors, DataclipPeriod: TimeSpan.FromDays(5));
+        Assert.Equal(0, (await Store.ApplyRetentionAsync("p", withErrors, Clock.GetUtcNow(), batchSize: 2)).DataclipsWiped);
+        Assert.NotNull(await Store.GetDataclipAsync((await Store.GetWorkOrderAsync(kept.WorkOrderId))!.InputDataclipId));
+        Assert.Equal(2, (await Store.ApplyRetentionAsync("p", withErrors, Clock.GetUtcNow().AddDays(6), batchSize: 2)).DataclipsWiped);
+        Assert.Null(await Store.GetDataclipAsync((await Store.GetWorkOrderAsync(kept.WorkOrderId))!.InputDataclipId));
+    }
+
     [Fact]
     public async Task A_named_lease_has_one_holder_until_it_expires_or_is_released()
     {
