@@ -140,11 +140,10 @@ public static class FerryServer
             var projects = app.Services.GetRequiredService<DeployedProjects>();
             // A deploy (or restore) may not claim a custom webhook path another project serves: 409 naming both.
             projects.BeforeSave = app.Services.GetRequiredService<WebhookPaths>().EnsureUnclaimedAsync;
-            var audit = app.Services.GetRequiredService<Audit>();
             foreach (var folder in options.Deploy)
             {
-                var (deployed, created) = await projects.DeployAsync(ProjectBundle.FromDirectory(folder), "ferry serve --deploy", null, ct);
-                if (created) await audit.RecordAsync("ferry serve --deploy", "version.deploy", deployed.Project, $"v{deployed.Version}", null, new { version = deployed.Version, deployed.SpecHash }, ct);
+                await projects.DeployAsync(ProjectBundle.FromDirectory(folder), "ferry serve --deploy", null,
+                    deployed => Audit.Entry("ferry serve --deploy", "version.deploy", deployed.Project, $"v{deployed.Version}", null, new { version = deployed.Version, deployed.SpecHash }), ct);
             }
             var token = await ApiAuth.BootstrapAsync(store, ct);
             return new FerryServerInstance(app, store, token, keyNotice);

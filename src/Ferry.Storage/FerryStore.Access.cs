@@ -16,13 +16,15 @@ public sealed partial class FerryStore
     /// <summary>The store's clock (token expiry is judged by it, so tests can move time).</summary>
     public TimeProvider Clock => _clock;
 
-    public Task SaveCredentialAsync(string project, string name, string adaptor, string envelope, CancellationToken ct = default) =>
+    /// <summary>Stores a credential's encrypted values (and <paramref name="audit"/>, in the same transaction).</summary>
+    public Task SaveCredentialAsync(string project, string name, string adaptor, string envelope, AuditEntry? audit = null, CancellationToken ct = default) =>
         WriteAsync(async scope =>
         {
             await scope.Connection.ExecuteAsync(Cmd("""
                 INSERT INTO credentials (project, name, adaptor, envelope, updated_at) VALUES (@project, @name, @adaptor, @envelope, @now)
                 ON CONFLICT (project, name) DO UPDATE SET adaptor = excluded.adaptor, envelope = excluded.envelope, updated_at = excluded.updated_at
                 """, new { project, name, adaptor, envelope, now = _dialect.Time(Now) }, scope, ct));
+            await InsertAuditAsync(scope, audit, ct);
             return 0;
         }, ct);
 
@@ -30,9 +32,14 @@ public sealed partial class FerryStore
         await ReadAsync("SELECT project, name, adaptor, envelope, updated_at FROM credentials WHERE project = @project ORDER BY name",
             new { project }, r => new CredentialRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), _dialect.ReadTime(r, 4)), ct);
 
-    public Task<bool> DeleteCredentialAsync(string project, string name, CancellationToken ct = default) =>
-        WriteAsync(async scope => await scope.Connection.ExecuteAsync(Cmd(
-            "DELETE FROM credentials WHERE project = @project AND name = @name", new { project, name }, scope, ct)) > 0, ct);
+    /// <summary>Deletes a credential; false when there was none. <paramref name="audit"/> is written with the deletion.</summary>
+    public Task<bool> DeleteCredentialAsync(string project, string name, AuditEntry? audit = null, CancellationToken ct = default) =>
+        WriteAsync(async scope =>
+        {
+            if (await scope.Connection.ExecuteAsync(Cmd("DELETE FROM credentials WHERE project = @project AND name = @name", new { project, name }, scope, ct)) == 0) return false;
+            await InsertAuditAsync(scope, audit, ct);
+            return true;
+        }, ct);
 
     /// <summary>Stores a token of the first start's kind (an API token without user or expiry). Prefer <see cref="SaveTokenAsync"/>.</summary>
     public Task SaveApiTokenAsync(string id, string hashHex, string name, string role, CancellationToken ct = default) =>
@@ -44,15 +51,17 @@ public sealed partial class FerryStore
             return 0;
         }, ct);
 
-    /// <summary>Stores a token of a user (its hash only).</summary>
-    public Task<ApiTokenRecord> SaveTokenAsync(NewToken token, CancellationToken ct = default)
+    /// <summary>Stores a token of a user (its hash only), with the <paramref name="audit"/> entry made of it.</summary>
+    public Task<ApiTokenRecord> SaveTokenAsync(NewToken token, Func<ApiTokenRecord, AuditEntry>? audit = null, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(token.Username);
         var now = Now;
         return WriteAsync(async scope =>
         {
             await InsertTokenAsync(scope, token, now, ct);
-            return new ApiTokenRecord(token.Id, token.HashHex, token.Name, "user", now, null) { Username = token.Username, Kind = token.Kind, ExpiresAt = token.ExpiresAt };
+            var record = new ApiTokenRecord(token.Id, token.HashHex, token.Name, "user", now, null) { Username = token.Username, Kind = token.Kind, ExpiresAt = token.ExpiresAt };
+            await InsertAuditAsync(scope, audit?.Invoke(record), ct);
+            return record;
         }, ct);
     }
 
@@ -70,13 +79,18 @@ public sealed partial class FerryStore
             ORDER BY created_at DESC, id
             """, new { username, at = _dialect.Time(at) }, MapToken, ct);
 
-    /// <summary>Revokes a token; the time it was revoked, or null when it is unknown or was already revoked.</summary>
-    public Task<DateTimeOffset?> RevokeTokenAsync(string id, CancellationToken ct = default)
+    /// <summary>Revokes a token; the time it was revoked, or null when it is unknown or was already revoked.
+    /// <paramref name="audit"/> is written only with a revocation.</summary>
+    public Task<DateTimeOffset?> RevokeTokenAsync(string id, AuditEntry? audit = null, CancellationToken ct = default)
     {
         var now = Now;
         return WriteAsync<DateTimeOffset?>(async scope =>
-            await scope.Connection.ExecuteAsync(Cmd("UPDATE api_tokens SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL",
-                new { id, now = _dialect.Time(now) }, scope, ct)) > 0 ? now : null, ct);
+        {
+            if (await scope.Connection.ExecuteAsync(Cmd("UPDATE api_tokens SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL",
+                new { id, now = _dialect.Time(now) }, scope, ct)) == 0) return null;
+            await InsertAuditAsync(scope, audit, ct);
+            return now;
+        }, ct);
     }
 
     public async Task<int> CountApiTokensAsync(CancellationToken ct = default) =>
@@ -103,17 +117,20 @@ public sealed partial class FerryStore
         }, ct);
     }
 
-    /// <summary>Creates a user; null when the username is taken.</summary>
-    public Task<UserRecord?> CreateUserAsync(string username, string? passwordHash, bool isServerAdmin, CancellationToken ct = default)
+    /// <summary>Creates a user, with the <paramref name="audit"/> entry made of it; null (nothing written) when the username is taken.</summary>
+    public Task<UserRecord?> CreateUserAsync(string username, string? passwordHash, bool isServerAdmin, Func<UserRecord, AuditEntry>? audit = null, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(username);
         var now = Now;
         return WriteAsync<UserRecord?>(async scope =>
-            await scope.Connection.ExecuteAsync(Cmd($"""
+        {
+            if (await scope.Connection.ExecuteAsync(Cmd($"""
                 INSERT INTO users ({UserColumns}) VALUES (@username, @passwordHash, @admin, 0, @now, @now) ON CONFLICT (username) DO NOTHING
-                """, new { username, passwordHash, admin = isServerAdmin ? 1 : 0, now = _dialect.Time(now) }, scope, ct)) == 0
-                ? null
-                : new UserRecord(username, passwordHash, isServerAdmin, false, now, now), ct);
+                """, new { username, passwordHash, admin = isServerAdmin ? 1 : 0, now = _dialect.Time(now) }, scope, ct)) == 0) return null;
+            var user = new UserRecord(username, passwordHash, isServerAdmin, false, now, now);
+            await InsertAuditAsync(scope, audit?.Invoke(user), ct);
+            return user;
+        }, ct);
     }
 
     public async Task<UserRecord?> GetUserAsync(string username, CancellationToken ct = default)
@@ -125,8 +142,9 @@ public sealed partial class FerryStore
     public Task<IReadOnlyList<UserRecord>> ListUsersAsync(CancellationToken ct = default) =>
         ReadAsync($"SELECT {UserColumns} FROM users ORDER BY username", null, MapUser, ct);
 
-    /// <summary>Changes a user; the user as it is now, or null when unknown.</summary>
-    public Task<UserRecord?> UpdateUserAsync(string username, UserChange change, CancellationToken ct = default)
+    /// <summary>Changes a user; the user as it is now, or null when unknown. <paramref name="audit"/> makes the audit
+    /// entry from the user as it is now, written in the same transaction.</summary>
+    public Task<UserRecord?> UpdateUserAsync(string username, UserChange change, Func<UserRecord, AuditEntry>? audit = null, CancellationToken ct = default)
     {
         var now = Now;
         return WriteAsync(async scope =>
@@ -144,12 +162,15 @@ public sealed partial class FerryStore
                 now = _dialect.Time(now),
             }, scope, ct));
             var rows = await QueryAsync(scope.Connection, scope, $"SELECT {UserColumns} FROM users WHERE username = @username", new { username }, MapUser, ct);
-            return rows.Count == 0 ? null : rows[0];
+            if (rows.Count == 0) return null;
+            await InsertAuditAsync(scope, audit?.Invoke(rows[0]), ct);
+            return rows[0];
         }, ct);
     }
 
-    /// <summary>Gives <paramref name="username"/> <paramref name="role"/> in <paramref name="project"/>; the role it had before (null: none).</summary>
-    public Task<string?> SetMemberAsync(string project, string username, string role, CancellationToken ct = default)
+    /// <summary>Gives <paramref name="username"/> <paramref name="role"/> in <paramref name="project"/>; the role it had before (null: none).
+    /// <paramref name="audit"/> makes the audit entry from that role, written in the same transaction.</summary>
+    public Task<string?> SetMemberAsync(string project, string username, string role, Func<string?, AuditEntry>? audit = null, CancellationToken ct = default)
     {
         var now = _dialect.Time(Now);
         return WriteAsync(async scope =>
@@ -160,12 +181,14 @@ public sealed partial class FerryStore
                 INSERT INTO project_members ({MemberColumns}) VALUES (@project, @username, @role, @now, @now)
                 ON CONFLICT (project, username) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at
                 """, new { project, username, role, now }, scope, ct));
+            await InsertAuditAsync(scope, audit?.Invoke(before), ct);
             return before;
         }, ct);
     }
 
-    /// <summary>Removes a member; the role it had, or null when it was not a member.</summary>
-    public Task<string?> RemoveMemberAsync(string project, string username, CancellationToken ct = default) =>
+    /// <summary>Removes a member; the role it had, or null when it was not a member. <paramref name="audit"/> makes the
+    /// audit entry from that role, written with the removal.</summary>
+    public Task<string?> RemoveMemberAsync(string project, string username, Func<string, AuditEntry>? audit = null, CancellationToken ct = default) =>
         WriteAsync(async scope =>
         {
             var before = await scope.Connection.ExecuteScalarAsync<string?>(Cmd(
@@ -174,6 +197,7 @@ public sealed partial class FerryStore
             {
                 await scope.Connection.ExecuteAsync(Cmd(
                     "DELETE FROM project_members WHERE project = @project AND username = @username", new { project, username }, scope, ct));
+                await InsertAuditAsync(scope, audit?.Invoke(before), ct);
             }
             return before;
         }, ct);
@@ -193,16 +217,26 @@ public sealed partial class FerryStore
         return rows.Count == 0 ? null : rows[0];
     }
 
-    /// <summary>Appends one row to the audit log; returns its sequence number.</summary>
+    /// <summary>Appends one row to the audit log on its own, for an event that changes nothing else (a failed sign-in);
+    /// a change passes its entry to the method that makes it, which writes both in one transaction. Returns its sequence number.</summary>
     public Task<long> AppendAuditAsync(AuditEntry entry, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(entry.Actor);
         ArgumentException.ThrowIfNullOrWhiteSpace(entry.Action);
-        var now = Now;
-        return WriteAsync(async scope => await scope.Connection.ExecuteScalarAsync<long>(Cmd("""
+        return WriteAsync(async scope => (await InsertAuditAsync(scope, entry, ct))!.Value, ct);
+    }
+
+    /// <summary>Writes <paramref name="entry"/> (when not null) into the audit log inside the caller's transaction, so a
+    /// change and its audit row are committed together or not at all. Returns the row's sequence number.</summary>
+    private async Task<long?> InsertAuditAsync(WriteScope scope, AuditEntry? entry, CancellationToken ct)
+    {
+        if (entry is null) return null;
+        ArgumentException.ThrowIfNullOrWhiteSpace(entry.Actor);
+        ArgumentException.ThrowIfNullOrWhiteSpace(entry.Action);
+        return await scope.Connection.ExecuteScalarAsync<long>(Cmd("""
             INSERT INTO audit_log (time, actor, action, project, target, before_json, after_json)
             VALUES (@now, @Actor, @Action, @Project, @Target, @BeforeJson, @AfterJson) RETURNING seq
-            """, new { now = _dialect.Time(now), entry.Actor, entry.Action, entry.Project, entry.Target, entry.BeforeJson, entry.AfterJson }, scope, ct)), ct);
+            """, new { now = _dialect.Time(Now), entry.Actor, entry.Action, entry.Project, entry.Target, entry.BeforeJson, entry.AfterJson }, scope, ct));
     }
 
     /// <summary>Audit rows matching the filters, newest first (keyset paging like <see cref="ListWorkOrdersAsync"/>).</summary>

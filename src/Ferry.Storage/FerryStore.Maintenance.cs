@@ -13,7 +13,8 @@ public sealed partial class FerryStore
     /// </summary>
     /// <exception cref="ArgumentException">Unknown work order, or the step has no stored input (the message lists those that do).</exception>
     /// <exception cref="InvalidOperationException">The work order still has a run in flight, or the needed input was wiped by retention.</exception>
-    public Task<EnqueuedRun> RetryAsync(Guid workOrderId, string? fromStep = null, int? version = null, CancellationToken ct = default)
+    /// <remarks><paramref name="audit"/> makes the audit entry from the new run, written in the same transaction.</remarks>
+    public Task<EnqueuedRun> RetryAsync(Guid workOrderId, string? fromStep = null, int? version = null, Func<EnqueuedRun, AuditEntry>? audit = null, CancellationToken ct = default)
     {
         var now = Now;
         return WriteAsync(async scope =>
@@ -59,7 +60,9 @@ public sealed partial class FerryStore
                 [RunRow(runId, workOrderId, order.Project, order.Workflow, version ?? order.Version, attempt, fromStep, input, now, now)], ct);
             await scope.Connection.ExecuteAsync(Cmd("UPDATE work_orders SET last_run_id = @run, status = 'available', updated_at = @now WHERE id = @id",
                 new { id = _dialect.Id(workOrderId), run = _dialect.Id(runId), now = _dialect.Time(now) }, scope, ct));
-            return new EnqueuedRun(workOrderId, runId);
+            var retried = new EnqueuedRun(workOrderId, runId);
+            await InsertAuditAsync(scope, audit?.Invoke(retried), ct);
+            return retried;
         }, ct);
     }
 

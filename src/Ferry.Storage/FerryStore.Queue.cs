@@ -298,8 +298,9 @@ public sealed partial class FerryStore
         }, ct);
 
     /// <summary>Cancels a run: available or claimed → <c>cancelled</c> at once; started → cancel requested (the worker
-    /// stops it and reports <c>cancelled</c>). False when the run is unknown or already final.</summary>
-    public Task<bool> CancelAsync(Guid runId, CancellationToken ct = default)
+    /// stops it and reports <c>cancelled</c>). False when the run is unknown or already final. <paramref name="audit"/>
+    /// is written with the cancellation, in the same transaction.</summary>
+    public Task<bool> CancelAsync(Guid runId, AuditEntry? audit = null, CancellationToken ct = default)
     {
         var now = Now;
         return WriteAsync(async scope =>
@@ -311,10 +312,14 @@ public sealed partial class FerryStore
             if (workOrder is not null)
             {
                 await SetWorkOrderStatusAsync(scope, workOrder.Value, runId, RunStatus.Cancelled, now, ct);
-                return true;
             }
-            return await scope.Connection.ExecuteAsync(Cmd("UPDATE runs SET cancel_requested = 1 WHERE id = @id AND status = 'started'",
-                new { id = _dialect.Id(runId) }, scope, ct)) == 1;
+            else if (await scope.Connection.ExecuteAsync(Cmd("UPDATE runs SET cancel_requested = 1 WHERE id = @id AND status = 'started'",
+                new { id = _dialect.Id(runId) }, scope, ct)) == 0)
+            {
+                return false;
+            }
+            await InsertAuditAsync(scope, audit, ct);
+            return true;
         }, ct);
     }
 

@@ -8,8 +8,9 @@ public sealed partial class FerryStore
 {
     private const string VersionColumns = "v.project, v.version, v.bundle, v.spec_hash, v.author, v.created_at, p.current_version";
 
-    /// <summary>Stores a deploy as the next version of <paramref name="project"/> (1 for a new project) and makes it current.</summary>
-    public Task<VersionRecord> SaveVersionAsync(string project, string bundleJson, string specHash, string? author, CancellationToken ct = default)
+    /// <summary>Stores a deploy as the next version of <paramref name="project"/> (1 for a new project) and makes it current,
+    /// with the <paramref name="audit"/> entry made of the new version in the same transaction.</summary>
+    public Task<VersionRecord> SaveVersionAsync(string project, string bundleJson, string specHash, string? author, Func<VersionRecord, AuditEntry>? audit = null, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(project);
         ArgumentException.ThrowIfNullOrWhiteSpace(bundleJson);
@@ -29,7 +30,9 @@ public sealed partial class FerryStore
                 """, new { project, version, bundleJson, specHash, author, now = _dialect.Time(now) }, scope, ct));
             await scope.Connection.ExecuteAsync(Cmd(
                 "UPDATE projects SET current_version = @version WHERE name = @project", new { project, version }, scope, ct));
-            return new VersionRecord(project, version, bundleJson, specHash, author, now, IsCurrent: true);
+            var saved = new VersionRecord(project, version, bundleJson, specHash, author, now, IsCurrent: true);
+            await InsertAuditAsync(scope, audit?.Invoke(saved), ct);
+            return saved;
         }, ct);
     }
 

@@ -25,11 +25,10 @@ internal static partial class AccessApi
     {
         api.MapPost("/auth/login", LoginAsync).AllowAnonymousAccess();
 
-        api.MapPost("/auth/logout", async (HttpContext http, FerryStore store, Audit audit) =>
+        api.MapPost("/auth/logout", async (HttpContext http, FerryStore store) =>
         {
             var caller = Caller.Of(http)!;
-            await store.RevokeTokenAsync(caller.Token.Id, http.RequestAborted);
-            await audit.RecordAsync(http, "logout", null, caller.Username, null, new { tokenId = caller.Token.Id, kind = caller.Token.Kind });
+            await store.RevokeTokenAsync(caller.Token.Id, Audit.Entry(http, "logout", null, caller.Username, null, new { tokenId = caller.Token.Id, kind = caller.Token.Kind }), http.RequestAborted);
             return Results.NoContent();
         }).RequireSignedIn();
 
@@ -50,15 +49,14 @@ internal static partial class AccessApi
 
         api.MapPost("/tokens", CreateTokenAsync).RequireSignedIn();
 
-        api.MapDelete("/tokens/{id}", async (string id, HttpContext http, FerryStore store, Audit audit) =>
+        api.MapDelete("/tokens/{id}", async (string id, HttpContext http, FerryStore store) =>
         {
             var caller = Caller.Of(http)!;
             var token = await store.GetApiTokenAsync(id, http.RequestAborted);
             if (token is null || (token.Username != caller.Username && !caller.IsServerAdmin))
                 return Problems.NotFound($"You have no token with id '{id}'. GET /api/tokens lists yours.", "id");
-            if (await store.RevokeTokenAsync(id, http.RequestAborted) is null)
+            if (await store.RevokeTokenAsync(id, Audit.Entry(http, "token.revoke", null, id, TokenView(token), null), http.RequestAborted) is null)
                 return Problems.Of(409, "Already revoked", $"Token {id} was revoked at {token.RevokedAt:O}; there is nothing to do.", "id");
-            await audit.RecordAsync(http, "token.revoke", null, id, TokenView(token), null);
             return Results.NoContent();
         }).RequireSignedIn();
 
@@ -100,14 +98,14 @@ internal static partial class AccessApi
                 "The username or password is wrong, or the user is disabled. Check both; a server admin can reset the password (PATCH /api/users/{username}).", "password");
         }
         throttle.Succeeded(username!, address);
-        if (PasswordHasher.NeedsRehash(hash!)) await store.UpdateUserAsync(user.Username, new UserChange(PasswordHash: PasswordHasher.Hash(password!)), http.RequestAborted);
+        if (PasswordHasher.NeedsRehash(hash!)) await store.UpdateUserAsync(user.Username, new UserChange(PasswordHash: PasswordHasher.Hash(password!)), ct: http.RequestAborted);
         var expires = store.Clock.GetUtcNow() + SessionLifetime;
-        var (token, record) = await IssueAsync(store, user.Username, "console session", TokenKinds.Session, expires, http.RequestAborted);
-        await audit.RecordAsync(user.Username, "login", null, user.Username, null, new { tokenId = record.Id, expiresAt = expires });
+        var (token, record) = await IssueAsync(store, user.Username, "console session", TokenKinds.Session, expires,
+            issued => Audit.Entry(user.Username, "login", null, user.Username, null, new { tokenId = issued.Id, expiresAt = expires }), http.RequestAborted);
         return Results.Ok(new { token, tokenId = record.Id, username = user.Username, expiresAt = expires });
     }
 
-    private static async Task<IResult> CreateTokenAsync(HttpContext http, FerryStore store, Audit audit)
+    private static async Task<IResult> CreateTokenAsync(HttpContext http, FerryStore store)
     {
         var (body, problem) = await ReadObjectAsync(http.Request, ["name", "expiresInDays"]);
         if (body is null) return problem!;
@@ -121,8 +119,8 @@ internal static partial class AccessApi
             expires = store.Clock.GetUtcNow().AddDays(d);
         }
         var caller = Caller.Of(http)!;
-        var (token, record) = await IssueAsync(store, caller.Username, name, TokenKinds.Api, expires, http.RequestAborted);
-        await audit.RecordAsync(http, "token.create", null, record.Id, null, TokenView(record));
+        var (token, record) = await IssueAsync(store, caller.Username, name, TokenKinds.Api, expires,
+            issued => Audit.Entry(http, "token.create", null, issued.Id, null, TokenView(issued)), http.RequestAborted);
         return Results.Created($"/api/tokens/{record.Id}", new
         {
             id = record.Id,
@@ -133,7 +131,7 @@ internal static partial class AccessApi
         });
     }
 
-    private static async Task<IResult> CreateUserAsync(HttpContext http, FerryStore store, Audit audit)
+    private static async Task<IResult> CreateUserAsync(HttpContext http, FerryStore store)
     {
         var (body, problem) = await ReadObjectAsync(http.Request, ["username", "password", "serverAdmin"]);
         if (body is null) return problem!;
@@ -142,13 +140,13 @@ internal static partial class AccessApi
             return Problems.Of(400, "Invalid user", "'username' must be 1–64 characters: lower-case letters, digits and . _ - @, starting with a letter or digit.", "username");
         if (password is not null && PasswordProblem(password) is { } bad) return bad;
         if (!TryBool(body, "serverAdmin", out var admin, out problem)) return problem!;
-        var user = await store.CreateUserAsync(username!, password is null ? null : PasswordHasher.Hash(password), admin ?? false, http.RequestAborted);
+        var user = await store.CreateUserAsync(username!, password is null ? null : PasswordHasher.Hash(password), admin ?? false,
+            created => Audit.Entry(http, "user.create", null, created.Username, null, AuditView(created)), http.RequestAborted);
         if (user is null) return Problems.Of(409, "User exists", $"There is already a user '{username}'. Change it with PATCH /api/users/{username}.", "username");
-        await audit.RecordAsync(http, "user.create", null, user.Username, null, AuditView(user));
         return Results.Created($"/api/users/{user.Username}", UserView(user));
     }
 
-    private static async Task<IResult> UpdateUserAsync(string username, HttpContext http, FerryStore store, Audit audit)
+    private static async Task<IResult> UpdateUserAsync(string username, HttpContext http, FerryStore store)
     {
         var (body, problem) = await ReadObjectAsync(http.Request, ["password", "serverAdmin", "disabled"]);
         if (body is null) return problem!;
@@ -160,18 +158,19 @@ internal static partial class AccessApi
         var losesAdmin = before.IsServerAdmin && !before.Disabled && (admin == false || disabled == true);
         if (losesAdmin && (await store.ListUsersAsync(http.RequestAborted)).Count(u => u.IsServerAdmin && !u.Disabled) == 1)
             return Problems.Of(409, "Last server admin", $"'{username}' is the only enabled server admin; make another user a server admin first.", admin == false ? "serverAdmin" : "disabled");
-        var after = await store.UpdateUserAsync(username, new UserChange(password is null ? null : PasswordHasher.Hash(password), admin, disabled), http.RequestAborted);
+        var after = await store.UpdateUserAsync(username, new UserChange(password is null ? null : PasswordHasher.Hash(password), admin, disabled),
+            changed => Audit.Entry(http, "user.update", null, username, AuditView(before), AuditView(changed) with { PasswordChanged = password is not null }), http.RequestAborted);
         if (after is null) return Problems.NotFound($"No user '{username}'.", "username");
-        await audit.RecordAsync(http, "user.update", null, username, AuditView(before), AuditView(after) with { PasswordChanged = password is not null });
         return Results.Ok(UserView(after));
     }
 
-    private static async Task<(string Token, ApiTokenRecord Record)> IssueAsync(FerryStore store, string username, string name, string kind, DateTimeOffset? expires, CancellationToken ct)
+    private static async Task<(string Token, ApiTokenRecord Record)> IssueAsync(FerryStore store, string username, string name, string kind, DateTimeOffset? expires,
+        Func<ApiTokenRecord, AuditEntry> audit, CancellationToken ct)
     {
         var created = ApiTokens.Create();
         try
         {
-            var record = await store.SaveTokenAsync(new NewToken(created.Id, Convert.ToHexString(created.Hash), username, name, kind, expires), ct);
+            var record = await store.SaveTokenAsync(new NewToken(created.Id, Convert.ToHexString(created.Hash), username, name, kind, expires), audit, ct);
             return (created.Token, record);
         }
         finally

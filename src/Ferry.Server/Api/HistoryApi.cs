@@ -38,14 +38,14 @@ internal static class HistoryApi
                 ? Results.Ok(new { workOrder = order, runs = await store.ListRunsAsync(id, ct) })
                 : Problems.NotFound($"No work order {id}.", "id")).RequireProjectRole(ProjectRole.Viewer, ProjectFrom.WorkOrder);
 
-        api.MapPost("/work-orders/{id:guid}/retry", async (Guid id, string? fromStep, int? version, HttpContext http, FerryStore store, RunSignal signal, Audit audit, CancellationToken ct) =>
+        api.MapPost("/work-orders/{id:guid}/retry", async (Guid id, string? fromStep, int? version, HttpContext http, FerryStore store, RunSignal signal, CancellationToken ct) =>
         {
             if (await store.GetWorkOrderAsync(id, ct) is not { } order) return Problems.NotFound($"No work order {id}.", "id");
             try
             {
-                var run = await store.RetryAsync(id, fromStep, version, ct);
+                var run = await store.RetryAsync(id, fromStep, version,
+                    retried => Audit.Entry(http, "work_order.retry", order.Project, id.ToString(), new { status = order.Status, lastRunId = order.LastRunId }, new { runId = retried.RunId, fromStep, version }), ct);
                 signal.Pulse();
-                await audit.RecordAsync(http, "work_order.retry", order.Project, id.ToString(), new { status = order.Status, lastRunId = order.LastRunId }, new { runId = run.RunId, fromStep, version });
                 return Results.Accepted($"/api/runs/{run.RunId}", new { workOrderId = run.WorkOrderId, runId = run.RunId });
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)
@@ -66,11 +66,11 @@ internal static class HistoryApi
             return Results.Ok(await store.ListLogsAsync(id, after ?? 0, limit ?? 1000, ct));
         }).RequireProjectRole(ProjectRole.Viewer, ProjectFrom.Run);
 
-        api.MapPost("/runs/{id:guid}/cancel", async (Guid id, HttpContext http, FerryStore store, Audit audit, CancellationToken ct) =>
+        api.MapPost("/runs/{id:guid}/cancel", async (Guid id, HttpContext http, FerryStore store, CancellationToken ct) =>
         {
             if (await store.GetRunAsync(id, ct) is not { } before) return Problems.NotFound($"No run {id}.", "id");
-            if (!await store.CancelAsync(id, ct)) return Problems.Of(409, "Cannot cancel", "The run has already ended.", "id");
-            await audit.RecordAsync(http, "run.cancel", before.Project, id.ToString(), new { status = before.Status }, new { cancelRequested = true });
+            if (!await store.CancelAsync(id, Audit.Entry(http, "run.cancel", before.Project, id.ToString(), new { status = before.Status }, new { cancelRequested = true }), ct))
+                return Problems.Of(409, "Cannot cancel", "The run has already ended.", "id");
             return Results.Accepted();
         }).RequireProjectRole(ProjectRole.Editor, ProjectFrom.Run);
 

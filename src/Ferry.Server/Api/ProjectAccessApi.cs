@@ -13,7 +13,7 @@ internal static class ProjectAccessApi
             Results.Ok((await store.ListMembersAsync(project, ct)).Select(m => new { m.Username, m.Role, m.CreatedAt, m.UpdatedAt })))
             .RequireProjectRole(ProjectRole.Viewer);
 
-        api.MapPut("/projects/{project}/members/{username}", async (string project, string username, HttpContext http, FerryStore store, Audit audit) =>
+        api.MapPut("/projects/{project}/members/{username}", async (string project, string username, HttpContext http, FerryStore store) =>
         {
             var (body, problem) = await AccessApi.ReadObjectAsync(http.Request, ["role"]);
             if (body is null) return problem!;
@@ -21,17 +21,16 @@ internal static class ProjectAccessApi
             if (!ProjectRoles.TryParse(roleName, out var role))
                 return Problems.Of(400, "Unknown role", $"'{roleName}' is not a role. {Suggestions.DidYouMean(roleName!, ProjectRoles.Names)} Roles: {string.Join(", ", ProjectRoles.Names)}.".Replace("  ", " ", StringComparison.Ordinal), "role");
             if (await CheckAsync(http, store, project, username, role) is { } refused) return refused;
-            var before = await store.SetMemberAsync(project, username, role.Name(), http.RequestAborted);
-            await audit.RecordAsync(http, "member.set", project, username, before is null ? null : new { role = before }, new { role = role.Name() });
+            var before = await store.SetMemberAsync(project, username, role.Name(),
+                previous => Audit.Entry(http, "member.set", project, username, previous is null ? null : new { role = previous }, new { role = role.Name() }), http.RequestAborted);
             return Results.Ok(new { project, username, role = role.Name(), previousRole = before });
         }).RequireProjectRole(ProjectRole.Admin);
 
-        api.MapDelete("/projects/{project}/members/{username}", async (string project, string username, HttpContext http, FerryStore store, Audit audit) =>
+        api.MapDelete("/projects/{project}/members/{username}", async (string project, string username, HttpContext http, FerryStore store) =>
         {
             if (await CheckAsync(http, store, project, username, null) is { } refused) return refused;
-            var before = await store.RemoveMemberAsync(project, username, http.RequestAborted);
+            var before = await store.RemoveMemberAsync(project, username, previous => Audit.Entry(http, "member.remove", project, username, new { role = previous }, null), http.RequestAborted);
             if (before is null) return Problems.NotFound($"'{username}' is not a member of project '{project}'. GET /api/projects/{project}/members lists them.", "username");
-            await audit.RecordAsync(http, "member.remove", project, username, new { role = before }, null);
             return Results.NoContent();
         }).RequireProjectRole(ProjectRole.Admin);
         return api;

@@ -25,7 +25,7 @@ internal static class ProjectsApi
         api.MapGet("/projects/{project}/versions/current", (string project, FerryStore store, CancellationToken ct) => Version(project, null, store, ct)).RequireProjectRole(ProjectRole.Viewer);
         api.MapGet("/projects/{project}/versions/{version:int}", (string project, int version, FerryStore store, CancellationToken ct) => Version(project, version, store, ct)).RequireProjectRole(ProjectRole.Viewer);
 
-        api.MapPost("/projects/{project}/versions", async (string project, HttpRequest request, DeployedProjects projects, FerryStore store, Audit audit, CancellationToken ct) =>
+        api.MapPost("/projects/{project}/versions", async (string project, HttpRequest request, DeployedProjects projects, FerryStore store, CancellationToken ct) =>
         {
             string body;
             using (var reader = new StreamReader(request.Body)) body = await reader.ReadToEndAsync(ct);
@@ -33,17 +33,14 @@ internal static class ProjectsApi
             {
                 var bundle = ProjectBundle.FromJson(body, "request body");
                 var previous = await store.GetVersionAsync(project, null, ct);
-                var (version, created) = await projects.DeployAsync(bundle, request.HttpContext.Items["ferry.user"] as string, project, ct);
-                if (created)
+                var (version, created) = await projects.DeployAsync(bundle, request.HttpContext.Items["ferry.user"] as string, project,
+                    v => Audit.Entry(request.HttpContext, "version.deploy", project, $"v{v.Version}",
+                        previous is null ? null : new { version = previous.Version, previous.SpecHash }, new { version = v.Version, v.SpecHash }), ct);
+                // The deployer of a new project becomes its owner (only server admins may create projects).
+                if (created && previous is null && Caller.Of(request.HttpContext) is { } caller && caller.RoleIn(project) is null)
                 {
-                    await audit.RecordAsync(request.HttpContext, "version.deploy", project, $"v{version.Version}",
-                        previous is null ? null : new { version = previous.Version, previous.SpecHash }, new { version = version.Version, version.SpecHash });
-                    // The deployer of a new project becomes its owner (only server admins may create projects).
-                    if (previous is null && Caller.Of(request.HttpContext) is { } caller && caller.RoleIn(project) is null)
-                    {
-                        await store.SetMemberAsync(project, caller.Username, ProjectRole.Owner.Name(), ct);
-                        await audit.RecordAsync(request.HttpContext, "member.set", project, caller.Username, null, new { role = ProjectRole.Owner.Name() });
-                    }
+                    await store.SetMemberAsync(project, caller.Username, ProjectRole.Owner.Name(),
+                        before => Audit.Entry(request.HttpContext, "member.set", project, caller.Username, before is null ? null : new { role = before }, new { role = ProjectRole.Owner.Name() }), ct);
                 }
                 var result = new { version.Project, version.Version, version.SpecHash, version.CreatedAt, created };
                 return created ? Results.Created($"/api/projects/{project}/versions/{version.Version}", result) : Results.Ok(result);
@@ -57,16 +54,15 @@ internal static class ProjectsApi
         api.MapGet("/projects/{project}/credentials", async (string project, FerryStore store, CancellationToken ct) =>
             Results.Ok((await store.ListCredentialsAsync(project, ct)).Select(c => new { c.Name, c.Adaptor, c.UpdatedAt }))).RequireProjectRole(ProjectRole.Viewer);
 
-        api.MapDelete("/projects/{project}/credentials/{name}", async (string project, string name, HttpContext http, FerryStore store, ProjectCredentials credentials, Audit audit, CancellationToken ct) =>
+        api.MapDelete("/projects/{project}/credentials/{name}", async (string project, string name, HttpContext http, FerryStore store, ProjectCredentials credentials, CancellationToken ct) =>
         {
             var before = await CredentialAudit.DescribeAsync(credentials, store, project, name, ct);
-            if (!await credentials.DeleteAsync(project, name, ct))
+            if (!await credentials.DeleteAsync(project, name, Audit.Entry(http, "credential.delete", project, name, before, null), ct))
                 return Problems.NotFound($"Project '{project}' has no credential '{name}' set. GET /api/projects/{project}/credentials lists them.", "name");
-            await audit.RecordAsync(http, "credential.delete", project, name, before, null);
             return Results.NoContent();
         }).RequireProjectRole(ProjectRole.Admin);
 
-        api.MapPut("/projects/{project}/credentials/{name}", async (string project, string name, HttpRequest request, FerryStore store, DeployedProjects projects, ProjectCredentials credentials, Audit audit, CancellationToken ct) =>
+        api.MapPut("/projects/{project}/credentials/{name}", async (string project, string name, HttpRequest request, FerryStore store, DeployedProjects projects, ProjectCredentials credentials, CancellationToken ct) =>
         {
             var current = await store.GetVersionAsync(project, null, ct);
             if (current is null) return Problems.NotFound($"No project '{project}' is deployed here; deploy it first.", "project");
@@ -79,8 +75,8 @@ internal static class ProjectsApi
                 if (Js.Parse(body, "request body") is not JsObject values)
                     return Problems.Of(400, "Invalid credential", "The body must be a JSON object of the credential's fields.", "body");
                 var before = await CredentialAudit.DescribeAsync(credentials, store, project, name, ct);
-                await credentials.SaveAsync(project, name, spec.Adaptor, values, ct);
-                await audit.RecordAsync(request.HttpContext, "credential.set", project, name, before, new { adaptor = spec.Adaptor, fields = values.Keys.Order(StringComparer.Ordinal).ToArray() });
+                await credentials.SaveAsync(project, name, spec.Adaptor, values,
+                    Audit.Entry(request.HttpContext, "credential.set", project, name, before, new { adaptor = spec.Adaptor, fields = values.Keys.Order(StringComparer.Ordinal).ToArray() }), ct);
                 return Results.NoContent();
             }
             catch (FerryInputException e)

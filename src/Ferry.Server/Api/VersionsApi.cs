@@ -76,16 +76,16 @@ internal static class VersionsApi
         });
     }
 
-    private static async Task<IResult> RestoreAsync(string project, string version, HttpContext http, FerryStore store, DeployedProjects projects, Audit audit, CancellationToken ct)
+    private static async Task<IResult> RestoreAsync(string project, string version, HttpContext http, FerryStore store, DeployedProjects projects, CancellationToken ct)
     {
         var (record, problem) = await FindAsync(project, version, "version", store, ct);
         if (problem is not null) return problem;
         try
         {
             var bundle = ProjectBundle.FromJson(record!.BundleJson, $"{project} v{record.Version}");
-            var (saved, created) = await projects.DeployAsync(bundle, http.Items["ferry.user"] as string, project, ct);
+            var (saved, created) = await projects.DeployAsync(bundle, http.Items["ferry.user"] as string, project,
+                v => Audit.Entry(http, "version.restore", project, $"v{v.Version}", null, new { version = v.Version, restoredFrom = record.Version, v.SpecHash }), ct);
             var result = new { saved.Project, saved.Version, saved.SpecHash, saved.CreatedAt, restoredFrom = record.Version, created };
-            if (created) await audit.RecordAsync(http, "version.restore", project, $"v{saved.Version}", null, new { version = saved.Version, restoredFrom = record.Version, saved.SpecHash });
             return created ? Results.Created($"/api/projects/{project}/versions/{saved.Version}", result) : Results.Ok(result);
         }
         catch (FerryInputException e)

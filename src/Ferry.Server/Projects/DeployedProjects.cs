@@ -72,8 +72,9 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
         return version;
     }
 
-    /// <summary>Validates and stores a new version (unless identical to the current one); throws <see cref="FerryInputException"/> with every problem.</summary>
-    public async Task<(VersionRecord Version, bool Created)> DeployAsync(ProjectBundle bundle, string? author, string? expectedName = null, CancellationToken ct = default)
+    /// <summary>Validates and stores a new version (unless identical to the current one); throws <see cref="FerryInputException"/> with every problem.
+    /// <paramref name="audit"/> makes the audit entry from the new version, stored with it in one transaction.</summary>
+    public async Task<(VersionRecord Version, bool Created)> DeployAsync(ProjectBundle bundle, string? author, string? expectedName = null, Func<VersionRecord, AuditEntry>? audit = null, CancellationToken ct = default)
     {
         var staging = Path.Combine(options.DataDirectory, "staging", Guid.NewGuid().ToString("N"));
         try
@@ -100,7 +101,7 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
             var current = await store.GetVersionAsync(name, null, ct);
             if (current is not null && current.SpecHash == bundle.Hash) return (current, false);
             if (BeforeSave is { } check) await check(workspace.Project, ct);
-            var saved = await store.SaveVersionAsync(name, bundle.ToJson(), bundle.Hash, author, ct);
+            var saved = await store.SaveVersionAsync(name, bundle.ToJson(), bundle.Hash, author, audit, ct);
             _current.TryRemove(name, out _);
             return (saved, true);
         }

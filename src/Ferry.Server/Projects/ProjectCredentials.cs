@@ -17,16 +17,17 @@ public sealed class ProjectCredentials(FerryStore store, CredentialVault vault, 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTimeOffset LoadedAt, IReadOnlyDictionary<string, JsObject> Values)> _cache =
         new(StringComparer.Ordinal);
 
-    public async Task SaveAsync(string project, string name, string adaptor, JsObject values, CancellationToken ct = default)
+    /// <summary>Encrypts and stores a credential's values, with <paramref name="audit"/> in the same transaction.</summary>
+    public async Task SaveAsync(string project, string name, string adaptor, JsObject values, AuditEntry? audit = null, CancellationToken ct = default)
     {
-        await store.SaveCredentialAsync(project, name, adaptor, vault.Encrypt(values, VaultName(project, name)), ct);
+        await store.SaveCredentialAsync(project, name, adaptor, vault.Encrypt(values, VaultName(project, name)), audit, ct);
         _cache.TryRemove(project, out _);
     }
 
-    /// <summary>Deletes a credential's values; false when it had none.</summary>
-    public async Task<bool> DeleteAsync(string project, string name, CancellationToken ct = default)
+    /// <summary>Deletes a credential's values, with <paramref name="audit"/> in the same transaction; false when it had none.</summary>
+    public async Task<bool> DeleteAsync(string project, string name, AuditEntry? audit = null, CancellationToken ct = default)
     {
-        var deleted = await store.DeleteCredentialAsync(project, name, ct);
+        var deleted = await store.DeleteCredentialAsync(project, name, audit, ct);
         _cache.TryRemove(project, out _);
         return deleted;
     }

@@ -159,4 +159,43 @@ public abstract partial class StoreCompliance
         Assert.Equal("q", await Store.GetDataclipProjectAsync(order!.InputDataclipId));
         Assert.Null(await Store.GetDataclipProjectAsync(Guid.NewGuid()));
     }
+
+    /// <summary>
+    /// A change and its audit entry are one transaction: both are stored, or (when the entry cannot be written) neither,
+    /// and a call that changes nothing writes no entry.
+    /// </summary>
+    [Fact]
+    public async Task A_change_and_its_audit_entry_are_stored_together_or_not_at_all()
+    {
+        static AuditEntry Broken(string action) => new(" ", action, "p", "x"); // no actor: refused inside the transaction
+        var ids = (await Store.EnqueueAsync([Order()]))[0];
+
+        await Store.CreateUserAsync("ana", null, false, u => new AuditEntry("admin", "user.create", null, u.Username, null, """{"serverAdmin":false}"""));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.CreateUserAsync("ben", null, false, _ => Broken("user.create")));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.UpdateUserAsync("ana", new UserChange(Disabled: true), _ => Broken("user.update")));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.SetMemberAsync("p", "ana", "owner", _ => Broken("member.set")));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.SaveVersionAsync("p", "{}", "h1", "ana", _ => Broken("version.deploy")));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.SaveCredentialAsync("p", "dhis2", "http", "envelope", Broken("credential.set")));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.SaveTokenAsync(Token("t1", "ana"), _ => Broken("token.create")));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.CancelAsync(ids.RunId, Broken("run.cancel")));
+
+        Assert.Null(await Store.GetUserAsync("ben"));
+        Assert.False((await Store.GetUserAsync("ana"))!.Disabled);
+        Assert.Empty(await Store.ListMembersAsync("p"));
+        Assert.Null(await Store.GetVersionAsync("p"));
+        Assert.Empty(await Store.ListCredentialsAsync("p"));
+        Assert.Null(await Store.GetApiTokenAsync("t1"));
+        Assert.Equal(RunStatus.Available, (await Store.GetRunAsync(ids.RunId))!.Status);
+
+        await Store.SetMemberAsync("p", "ana", "editor", before => new AuditEntry("admin", "member.set", "p", "ana", before, """{"role":"editor"}"""));
+        Assert.Null(await Store.RemoveMemberAsync("p", "nobody", _ => new AuditEntry("admin", "member.remove", "p", "nobody")));
+        Assert.False(await Store.DeleteCredentialAsync("p", "none", new AuditEntry("admin", "credential.delete", "p", "none")));
+        Assert.Null(await Store.RevokeTokenAsync("unknown", new AuditEntry("admin", "token.revoke", null, "unknown")));
+        Assert.True(await Store.CancelAsync(ids.RunId, new AuditEntry("admin", "run.cancel", "p", ids.RunId.ToString())));
+        Assert.False(await Store.CancelAsync(ids.RunId, new AuditEntry("admin", "run.cancel", "p", ids.RunId.ToString())));
+
+        var log = (await Store.ListAuditAsync(new AuditQuery())).Items;
+        Assert.Equal(["run.cancel", "member.set", "user.create"], log.Select(a => a.Action));
+        Assert.Equal("editor", Assert.Single(await Store.ListMembersAsync("p")).Role);
+    }
 }
