@@ -17,7 +17,10 @@ namespace Ferry.Server.Journal;
 /// at once to the API and the workers), and the journal lets go of them only after the database has flushed them, at
 /// most <see cref="FlushInterval"/> later: one flush of the database for many transactions instead of one each. While
 /// requests keep coming, transactions are at least <see cref="CommitInterval"/> apart, so a busy intake stores large
-/// batches: fewer commits, and the index pages every batch touches written to the database's log once per batch.
+/// batches: fewer commits, and the index pages every batch touches written to the database's log once per batch. From
+/// <see cref="BusyRate"/> on, when the CPU is what limits intake, they are <see cref="BusyCommitInterval"/> apart (or
+/// <see cref="MaxBatch"/> entries): each work order then waits a few tens of milliseconds more for its run, and the
+/// server accepts about a seventh more requests per second (docs/benchmarks.md).
 /// </remarks>
 public sealed partial class IntakeMover : IHostedService, IDisposable
 {
@@ -26,6 +29,17 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
 
     /// <summary>Least time between two transactions while requests keep coming; a request after a quiet spell is stored at once.</summary>
     public static readonly TimeSpan CommitInterval = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Least time between two transactions while requests come at <see cref="BusyRate"/> or faster.</summary>
+    public static readonly TimeSpan BusyCommitInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Requests per second from which transactions are <see cref="BusyCommitInterval"/> apart.</summary>
+    public const int BusyRate = 10_000;
+
+    /// <summary>The least time before the next transaction, after one that stored <paramref name="stored"/> entries
+    /// <paramref name="sinceLast"/> milliseconds after the one before it.</summary>
+    internal static TimeSpan IntervalAfter(int stored, long sinceLast) =>
+        stored * 1000L >= BusyRate * Math.Max(sinceLast, 1) ? BusyCommitInterval : CommitInterval;
 
     /// <summary>Longest time a stored work order waits for the database's flush before the journal lets go of it.</summary>
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(100);
@@ -151,6 +165,7 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
             var batch = new List<JournalEntry>(MaxBatch);
             var reader = _queue.Reader;
             var lastCommit = long.MinValue / 2;
+            var interval = CommitInterval;
             while (true)
             {
                 if (!reader.TryPeek(out _))
@@ -159,11 +174,14 @@ public sealed partial class IntakeMover : IHostedService, IDisposable
                     if (!reader.TryPeek(out _)) continue; // the flush was due first
                 }
                 var sinceCommit = Environment.TickCount64 - lastCommit;
-                if (sinceCommit < CommitInterval.TotalMilliseconds && Backlog < MaxBatch)
-                    await Task.Delay(TimeSpan.FromMilliseconds(CommitInterval.TotalMilliseconds - sinceCommit), _abort.Token);
-                lastCommit = Environment.TickCount64;
+                if (sinceCommit < interval.TotalMilliseconds && Backlog < MaxBatch)
+                    await Task.Delay(TimeSpan.FromMilliseconds(interval.TotalMilliseconds - sinceCommit), _abort.Token);
+                var now = Environment.TickCount64;
+                var sinceLast = now - lastCommit;
+                lastCommit = now;
                 batch.Clear();
                 while (batch.Count < MaxBatch && reader.TryRead(out var entry)) batch.Add(entry);
+                interval = IntervalAfter(batch.Count, sinceLast);
                 await StoreAsync(batch, skipExisting: false);
                 if (Environment.TickCount64 - _lastFlush >= FlushInterval.TotalMilliseconds) await FlushStoredAsync();
             }
