@@ -146,9 +146,9 @@ public sealed partial class FerryStore
         var stop = long.MaxValue;
         if (cutoff is not null)
         {
-            await using var connection = await _dialect.OpenReadAsync(ct);
-            stop = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-                "SELECT MIN(seq) FROM work_orders WHERE project = @project AND created_at >= @cutoff", new { project, cutoff }, cancellationToken: ct)) ?? long.MaxValue;
+            var first = await ReadAsync("SELECT MIN(seq) FROM work_orders WHERE project = @project AND created_at >= @cutoff", new { project, cutoff },
+                r => r.IsDBNull(0) ? (long?)null : r.GetInt64(0), ct);
+            stop = first[0] ?? long.MaxValue;
         }
         var wiped = 0;
         var after = 0L;
