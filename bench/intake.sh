@@ -16,10 +16,18 @@ wait_ready() { for _ in $(seq 1 100); do curl -sf "$@" >/dev/null 2>&1 && return
 # Each server first gets a warm-up flood (JIT tiering, caches, connection pools), not counted: 15 s, because with both
 # cores busy the tiering compiler needs more than 10 s to reach the steady state.
 WARMUP=${FERRY_BENCH_WARMUP:-15}
+# measure URL PID: also prints the server's CPU time per request (utime + stime of PID), steadier than req/s on a
+# shared machine.
 measure() {
   wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/post.lua" "$1" >/dev/null
   steal_mark
-  wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$WORK/post.lua" "$1" | grep -E "Requests/sec|Latency|Non-2xx"
+  local before after out
+  before=$(awk '{print $14 + $15}' "/proc/$2/stat")
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$WORK/post.lua" "$1")
+  after=$(awk '{print $14 + $15}' "/proc/$2/stat")
+  echo "$out" | grep -E "Requests/sec|Latency|Non-2xx"
+  echo "$out" | awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" \
+    '/requests in/ {printf "    server CPU per request: %.1f µs\n", ticks * 1e6 / hz / $1}'
   steal_report
 }
 
@@ -38,7 +46,7 @@ drained() {
 dotnet "$BENCH" bare-endpoint http://127.0.0.1:4998 & BARE=$!
 wait_ready http://127.0.0.1:4998/i/x/y/z -X POST -d '{}'
 echo "== bare ASP.NET Core endpoint (reads body, 202, stores nothing)"
-measure http://127.0.0.1:4998/i/intake/cases/hook
+measure http://127.0.0.1:4998/i/intake/cases/hook $BARE
 kill $BARE; wait $BARE 2>/dev/null || true
 
 for DB in sqlite ${FERRY_BENCH_PG:+postgres}; do
@@ -50,7 +58,7 @@ for DB in sqlite ${FERRY_BENCH_PG:+postgres}; do
     wait_ready http://127.0.0.1:4997/readyz
     if [ "$WORKERS" = 0 ]; then echo "== ferry serve ($DB, --workers 0): durable intake alone, 202 after the journal fsync"
     else echo "== ferry serve ($DB): durable intake, 202 after the journal fsync, runs executing meanwhile"; fi
-    measure http://127.0.0.1:4997/i/intake/cases/hook
+    measure http://127.0.0.1:4997/i/intake/cases/hook $SERVE
     drained http://127.0.0.1:4997
     kill $SERVE; wait $SERVE 2>/dev/null || true
   done
