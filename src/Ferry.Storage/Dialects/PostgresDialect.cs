@@ -104,8 +104,12 @@ internal sealed class PostgresDialect(string connectionString) : SqlDialect
         "integer" => NpgsqlDbType.Integer,
         "bigint" => NpgsqlDbType.Bigint,
         "timestamp with time zone" => NpgsqlDbType.TimestampTz,
-        null => throw new InvalidOperationException($"Column {table}.{column} does not exist in the PostgreSQL database: its schema is not the one this Ferry migrates to."),
-        _ => throw new InvalidOperationException($"Column {table}.{column} has type {declared}, which Ferry's bulk insert does not write."),
+        null => throw new InvalidOperationException(
+            $"Column {table}.{column} does not exist in the PostgreSQL database, so its schema is not the one this Ferry migrates to. " +
+            "Check that --database names Ferry's own database, and restart ferry serve so that its migrations run."),
+        _ => throw new InvalidOperationException(
+            $"Column {table}.{column} has type {declared} in the PostgreSQL database; Ferry's migrations create uuid, text, integer, bigint or timestamptz columns. " +
+            "The column was changed by hand: restore its type from Ferry's migrations (src/Ferry.Storage/Migrations)."),
     };
 
     public override object Id(Guid id) => id;
