@@ -144,9 +144,12 @@ public sealed partial class FerryStore
         // Everything but the statements is prepared before the write lock: on SQLite one writer serves the whole server.
         var prepared = completions.Select(c => PrepareCompletion(c, now)).ToList();
         var updates = prepared.Select(p => p.Update).ToList();
+        // One statement for the whole batch where the database takes arrays (PostgreSQL: a command per run cost about
+        // 200 µs of its time per run), unless a run appears twice (each completion must be judged on its own).
+        var atOnce = _dialect.ArrayParameters && completions.Select(c => c.RunId).Distinct().Count() == completions.Count;
         return WriteAsync<IReadOnlyList<bool>>(async scope =>
         {
-            var updated = await QueryEachAsync(scope, $"""
+            var updated = atOnce ? await FinishRunsAtOnceAsync(scope, completions, updates, ct) : await QueryEachAsync(scope, $"""
                 UPDATE runs SET status = @status, finished_at = @finished, error = @error, output_dataclip_id = @output, lease_until = NULL
                 WHERE id = @id AND worker_id = @workerId AND status IN {ActiveStatuses}
                 RETURNING project, work_order_id, workflow
@@ -298,6 +301,32 @@ public sealed partial class FerryStore
         }
         while (await reader.NextResultAsync(ct));
         return results;
+    }
+
+    /// <summary>
+    /// The completions' run updates as one statement over arrays of their values (distinct runs only), with the same
+    /// conditions as one by one: the run is still active and held by the reporting worker. One result per completion,
+    /// in order; null where the update was refused.
+    /// </summary>
+    private static async Task<List<(string Project, Guid WorkOrder, string Workflow)?>> FinishRunsAtOnceAsync(
+        WriteScope scope, IReadOnlyList<RunCompletion> completions, List<object?[]> updates, CancellationToken ct)
+    {
+        var rows = await QueryAsync(scope.Connection, scope, $"""
+            UPDATE runs SET status = v.status, finished_at = v.finished, error = v.error, output_dataclip_id = v.output, lease_until = NULL
+            FROM unnest(@ids, @workers, @statuses, @finished, @errors, @outputs) AS v(id, worker_id, status, finished, error, output)
+            WHERE runs.id = v.id AND runs.worker_id = v.worker_id AND runs.status IN {ActiveStatuses}
+            RETURNING runs.id, runs.project, runs.work_order_id, runs.workflow
+            """, new
+        {
+            ids = updates.Select(u => (Guid)u[0]!).ToArray(),
+            workers = updates.Select(u => (string)u[1]!).ToArray(),
+            statuses = updates.Select(u => (string)u[2]!).ToArray(),
+            finished = updates.Select(u => (DateTimeOffset)u[3]!).ToArray(),
+            errors = updates.Select(u => (string?)u[4]).ToArray(),
+            outputs = updates.Select(u => (Guid?)u[5]).ToArray(),
+        }, r => (Id: r.GetGuid(0), Project: r.GetString(1), WorkOrder: r.GetGuid(2), Workflow: r.GetString(3)), ct);
+        var byRun = rows.ToDictionary(r => r.Id);
+        return completions.Select(c => byRun.TryGetValue(c.RunId, out var r) ? (r.Project, r.WorkOrder, r.Workflow) : ((string, Guid, string)?)null).ToList();
     }
 
     /// <summary>An id read as a plain value: PostgreSQL gives a <see cref="Guid"/>, SQLite the text it is stored as.</summary>

@@ -30,6 +30,8 @@ internal sealed class PostgresDialect(string connectionString) : SqlDialect
 
     public override bool MultiRowInsert => true;
 
+    public override bool ArrayParameters => true;
+
     public override string ClaimRowLock => "FOR UPDATE SKIP LOCKED";
 
     public override async Task<DbConnection> OpenReadAsync(CancellationToken ct) => await _dataSource.OpenConnectionAsync(ct);

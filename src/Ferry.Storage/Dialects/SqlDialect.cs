@@ -44,6 +44,10 @@ internal abstract class SqlDialect : IAsyncDisposable
     public virtual Task<bool> TryBulkInsertAsync(WriteScope scope, string table, string[] columns, IReadOnlyList<object?[]> rows, CancellationToken ct) =>
         Task.FromResult(false);
 
+    /// <summary>True where an array can be bound as one parameter and expanded with <c>unnest</c> (PostgreSQL), so one
+    /// statement can update many rows each with its own values.</summary>
+    public virtual bool ArrayParameters => false;
+
     /// <summary>A connection for reads; the caller disposes it.</summary>
     public abstract Task<DbConnection> OpenReadAsync(CancellationToken ct);
 

@@ -159,6 +159,19 @@ public abstract partial class StoreCompliance
     }
 
     [Fact]
+    public async Task CompleteMany_given_the_same_run_twice_accepts_the_first_completion_only()
+    {
+        await Store.EnqueueAsync([Order(), Order()]);
+        var runs = await Store.ClaimManyAsync(Worker(), 2, start: true);
+
+        var results = await Store.CompleteManyAsync([Done(runs[0], RunStatus.Success), Done(runs[0], RunStatus.Failed), Done(runs[1], RunStatus.Failed)]);
+
+        Assert.Equal([true, false, true], results);
+        Assert.Equal(RunStatus.Success, (await Store.GetRunAsync(runs[0].RunId))!.Status);
+        Assert.Equal(RunStatus.Failed, (await Store.GetRunAsync(runs[1].RunId))!.Status);
+    }
+
+    [Fact]
     public async Task ClaimMany_gives_each_run_its_input_dataclip_and_its_flows_cursor()
     {
         await Store.SetCursorAsync("p", "sync", """{"page":7}""");
