@@ -20,7 +20,7 @@ namespace Ferry.Server.Journal;
 /// batches: fewer commits, and the index pages every batch touches written to the database's log once per batch. From
 /// <see cref="BusyRate"/> on, when the CPU is what limits intake, they are <see cref="BusyCommitInterval"/> apart (or
 /// <see cref="MaxBatch"/> entries): each work order then waits a few tens of milliseconds more for its run, and the
-/// server accepts about a seventh more requests per second (docs/benchmarks.md).
+/// server accepted 11 % more requests per second (docs/benchmarks.md).
 /// </remarks>
 public sealed partial class IntakeMover : IHostedService, IDisposable
 {
