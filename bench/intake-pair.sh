@@ -3,7 +3,7 @@
 # working tree each run a `ferry serve --workers 0` flooded by its own wrk (half the connections each), so both see the
 # same moment of a shared host. On this project's 2-core VM the same build measured 38-71 µs of CPU per request from
 # one minute to the next, which buries a 10 % change in bench/intake-ab.sh's alternating rounds; side by side, the
-# ratio of the two builds' CPU per request moved by about ±4 % (the same build against itself: 1.02-1.06).
+# same build against itself gave ratios of 1.02-1.06 in three rounds.
 # Each round: both servers fresh, a 12 s warm-up flood, then both measured for 10 s; which build starts first and
 # which port it gets alternate between rounds. Prints each build's req/s and server CPU µs per request (utime + stime
 # from /proc/PID/stat), and the ratio B/A of CPU per request; then the mean ratio.
@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 BASE=${1:?usage: bench/intake-pair.sh BASE_COMMIT [rounds] [connections per server]}; ROUNDS=${2:-4}; CONNECTIONS=${3:-32}
 WORK=$(mktemp -d)
 cleanup() {
-  kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true
+  # The servers are started inside $(...), so they are not jobs of this shell: killed by the pids start() noted.
+  kill $(jobs -p) $(cat "$WORK/pids" 2>/dev/null) 2>/dev/null || true; wait 2>/dev/null || true
   git worktree remove --force "$WORK/base" >/dev/null 2>&1 || true; rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -30,6 +31,7 @@ start() {
   rm -rf "$WORK/data-$2"
   dotnet "$1" serve --data "$WORK/data-$2" --urls "http://127.0.0.1:$2" --deploy bench/projects/intake --workers 0 > "$WORK/serve-$2.log" 2>&1 < /dev/null &
   local pid=$!
+  echo $pid >> "$WORK/pids"
   for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
   curl -sf "http://127.0.0.1:$2/readyz" >/dev/null || { cat "$WORK/serve-$2.log" >&2; exit 1; }
   echo $pid
