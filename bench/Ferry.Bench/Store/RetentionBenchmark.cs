@@ -18,7 +18,7 @@ internal static class RetentionBenchmark
         var dir = Directory.CreateTempSubdirectory("ferry-bench-retention").FullName;
         try
         {
-            var options = target.StartsWith("postgres://", StringComparison.Ordinal) ? FerryStore.Postgres(target["postgres://".Length..]) : FerryStore.Sqlite(dir);
+            var options = StoreBenchmark.StoreFor(target, dir);
             await using var store = await FerryStore.OpenAsync(options);
             Console.WriteLine($"store.{store.Provider} retention over {count:N0} finished work orders");
             await StoreBenchmark.FillAsync(store, count);
