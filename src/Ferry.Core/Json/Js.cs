@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections;
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -14,7 +13,8 @@ namespace Ferry.Json;
 public static class Js
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 256 };
-    private static readonly ConcurrentDictionary<Type, PropertyInfo[]> PropertiesByType = new();
+    // Weak keys: a step's own types (anonymous objects it returns) must not keep its unloadable assembly alive.
+    private static readonly ConditionalWeakTable<Type, PropertyInfo[]> PropertiesByType = new();
 
     // ---- parsing --------------------------------------------------------------------------------
 
@@ -238,7 +238,7 @@ public static class Js
                 var type = value.GetType();
                 if (type.Namespace is { } ns && (ns == "System" || ns.StartsWith("System.", StringComparison.Ordinal) || ns.StartsWith("Microsoft.", StringComparison.Ordinal)))
                     throw new JsonAccessException($"A {type.Name} cannot be stored in state: state holds JSON (text, numbers, true/false, lists, objects). Store the parts you need, e.g. its Message or ToString().");
-                var props = PropertiesByType.GetOrAdd(value.GetType(), t =>
+                var props = PropertiesByType.GetValue(type, static t =>
                     t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0 && p.CanRead).ToArray());
                 var obj = new JsObject(props.Length);
                 foreach (var p in props) obj.Set(p.Name, From(p.GetValue(value), depth + 1));

@@ -56,7 +56,8 @@ public static class DynamicGuard
                 return value;
         }
         var type = value.GetType();
-        if (Allowed.GetOrAdd(type, IsStepApi)) return value;
+        // A step's own types are not remembered: the table would keep their unloadable assembly alive.
+        if (type.Assembly.IsCollectible ? IsStepApi(type) : Allowed.GetOrAdd(type, IsStepApi)) return value;
         throw new SandboxViolationException(
             $"Dynamic access to a value of type '{type.FullName}' is not allowed in step code. " +
             "Only JSON state values, strings, numbers, dates and the Ferry step API can be used through 'dynamic'; give the variable a static type.");

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.Loader;
 using Ferry.Diagnostics;
 using Ferry.Json;
 
@@ -57,16 +58,27 @@ public sealed class ConditionCompileResult
     public CompiledCondition? Condition { get; }
 }
 
-/// <summary>A loaded script assembly (shared by every location with the same content hash).</summary>
+/// <summary>
+/// A loaded script assembly (shared by every location with the same content hash), in a collectible load context of
+/// its own: once no compiled step or condition holds it (the versions using it were let go of), the finalizer unloads
+/// the context, and the runtime frees the assembly with its code once nothing of it is in use any more. A server that
+/// is deployed to many times so keeps only the steps of the versions it still runs.
+/// </summary>
 internal sealed class LoadedScript
 {
-    private LoadedScript(string hash, Func<object[], Task<object>>? factory, IReadOnlyList<RawDiagnostic> diagnostics, StepCacheSource origin)
+    private readonly AssemblyLoadContext? _context;
+
+    private LoadedScript(string hash, Func<object[], Task<object>>? factory, IReadOnlyList<RawDiagnostic> diagnostics, StepCacheSource origin,
+        AssemblyLoadContext? context)
     {
         Hash = hash;
         Factory = factory;
         Diagnostics = diagnostics;
         Origin = origin;
+        _context = context;
     }
+
+    ~LoadedScript() => _context?.Unload();
 
     public string Hash { get; }
 
@@ -76,14 +88,27 @@ internal sealed class LoadedScript
 
     public StepCacheSource Origin { get; }
 
-    public static LoadedScript Failed(string hash, IReadOnlyList<RawDiagnostic> diagnostics) => new(hash, null, diagnostics, StepCacheSource.Compiled);
+    /// <summary>The load context the assembly lives in (tests watch it being collected).</summary>
+    internal AssemblyLoadContext? Context => _context;
 
-    public static LoadedScript From(string hash, Assembly assembly, StepCacheSource origin)
+    public static LoadedScript Failed(string hash, IReadOnlyList<RawDiagnostic> diagnostics) => new(hash, null, diagnostics, StepCacheSource.Compiled, null);
+
+    /// <summary>Loads a compiled script (assembly and PDB) into a new collectible context.</summary>
+    public static LoadedScript Load(string hash, Stream assembly, Stream pdb, StepCacheSource origin)
     {
-        var type = assembly.GetType(ScriptNames.ClassName, throwOnError: true)!;
-        var method = type.GetMethod(ScriptNames.FactoryMethod, BindingFlags.Public | BindingFlags.Static)
-            ?? throw new InvalidOperationException($"The compiled step {hash} has no submission factory; delete the step cache and retry.");
-        return new(hash, method.CreateDelegate<Func<object[], Task<object>>>(), [], origin);
+        var context = new AssemblyLoadContext("ferry-step-" + hash[..12], isCollectible: true);
+        try
+        {
+            var type = context.LoadFromStream(assembly, pdb).GetType(ScriptNames.ClassName, throwOnError: true)!;
+            var method = type.GetMethod(ScriptNames.FactoryMethod, BindingFlags.Public | BindingFlags.Static)
+                ?? throw new InvalidOperationException($"The compiled step {hash} has no submission factory; delete the step cache and retry.");
+            return new(hash, method.CreateDelegate<Func<object[], Task<object>>>(), [], origin, context);
+        }
+        catch
+        {
+            context.Unload();
+            throw;
+        }
     }
 }
 
@@ -101,6 +126,9 @@ public sealed class CompiledStep
 
     /// <summary>The content hash the step is cached under.</summary>
     public string Hash => _script.Hash;
+
+    /// <summary>The collectible context the step's assembly is loaded in.</summary>
+    internal AssemblyLoadContext? LoadContext => _script.Context;
 
     /// <summary>Where line 1 of the code is (a .csx file, or the line of an inline <c>code: |</c> in ferry.yaml).</summary>
     public SourceLocation Location { get; }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
-using System.Runtime.Loader;
 using System.Security.Cryptography;
 using System.Text;
 using Ferry.Diagnostics;
@@ -30,13 +29,15 @@ public sealed class StepCompilerOptions
 public sealed class StepCompiler
 {
     private readonly StepCompilerOptions _options;
-    private readonly ConcurrentDictionary<string, Lazy<LoadedScript>> _memory = new(StringComparer.Ordinal);
-    private readonly AssemblyLoadContext _loadContext;
+    // Scripts in use, weakly: a script lives as long as a compiled step or condition holds it (a deployed version's
+    // plans), and is unloaded once none does (LoadedScript). Two versions with the same code share one.
+    private readonly ConcurrentDictionary<string, WeakReference<LoadedScript>> _memory = new(StringComparer.Ordinal);
+    // Scripts being compiled or loaded now, so that concurrent requests for one hash produce it once.
+    private readonly ConcurrentDictionary<string, Lazy<LoadedScript>> _producing = new(StringComparer.Ordinal);
 
     public StepCompiler(StepCompilerOptions options)
     {
         _options = options;
-        _loadContext = new AssemblyLoadContext("ferry-steps-" + Guid.NewGuid().ToString("N")[..8]);
         Sandbox.ConfigureProcess();
     }
 
@@ -67,15 +68,40 @@ public sealed class StepCompiler
 
     private (LoadedScript Script, StepCacheSource Source) Get(ScriptRequest request)
     {
+        if (_memory.TryGetValue(request.Hash, out var held) && held.TryGetTarget(out var alive)) return (alive, StepCacheSource.Memory);
         var created = false;
-        var lazy = _memory.GetOrAdd(request.Hash, _ =>
+        var lazy = _producing.GetOrAdd(request.Hash, _ =>
         {
             created = true;
             return new Lazy<LoadedScript>(() => Produce(request), LazyThreadSafetyMode.ExecutionAndPublication);
         });
-        var script = lazy.Value;
-        return (script, created ? script.Origin : StepCacheSource.Memory);
+        try
+        {
+            var script = lazy.Value;
+            // Published before the producer is let go of: a request after this finds it in memory.
+            if (created) _memory[request.Hash] = new WeakReference<LoadedScript>(script);
+            return (script, created ? script.Origin : StepCacheSource.Memory);
+        }
+        finally
+        {
+            if (created) _producing.TryRemove(new KeyValuePair<string, Lazy<LoadedScript>>(request.Hash, lazy));
+            SweepMemory();
+        }
     }
+
+    /// <summary>Forgets the hashes of scripts that were unloaded (every so many requests; the table holds one small
+    /// entry per script ever loaded otherwise).</summary>
+    private void SweepMemory()
+    {
+        if (_memory.Count < _sweepAt) return;
+        foreach (var (hash, held) in _memory)
+        {
+            if (!held.TryGetTarget(out _)) _memory.TryRemove(new KeyValuePair<string, WeakReference<LoadedScript>>(hash, held));
+        }
+        _sweepAt = Math.Max(256, _memory.Count * 2);
+    }
+
+    private int _sweepAt = 256;
 
     private LoadedScript Produce(ScriptRequest request)
     {
@@ -84,8 +110,7 @@ public sealed class StepCompiler
         var output = _options.Process?.TryBuild(request) ?? ScriptBuilder.Build(request);
         if (output.Assembly is null || output.Pdb is null) return LoadedScript.Failed(request.Hash, output.Diagnostics);
         SaveToDisk(request.Hash, output.Assembly, output.Pdb);
-        var assembly = _loadContext.LoadFromStream(new MemoryStream(output.Assembly), new MemoryStream(output.Pdb));
-        return LoadedScript.From(request.Hash, assembly, StepCacheSource.Compiled);
+        return LoadedScript.Load(request.Hash, new MemoryStream(output.Assembly), new MemoryStream(output.Pdb), StepCacheSource.Compiled);
     }
 
     private LoadedScript? TryLoadFromDisk(string hash)
@@ -98,8 +123,7 @@ public sealed class StepCompiler
         {
             using var dllStream = File.OpenRead(dll);
             using var pdbStream = File.OpenRead(pdb);
-            var assembly = _loadContext.LoadFromStream(dllStream, pdbStream);
-            return LoadedScript.From(hash, assembly, StepCacheSource.Disk);
+            return LoadedScript.Load(hash, dllStream, pdbStream, StepCacheSource.Disk);
         }
         catch (Exception e) when (e is BadImageFormatException or IOException or TypeLoadException or InvalidOperationException)
         {

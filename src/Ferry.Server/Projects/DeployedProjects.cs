@@ -16,8 +16,28 @@ public sealed record CurrentProject(string Name, int Version, Spec.ProjectSpec? 
 /// </summary>
 public sealed class DeployedProjects(FerryStore store, ServerOptions options, WorkspaceOptions workspaceOptions)
 {
-    private readonly ConcurrentDictionary<(string Project, int Version), Lazy<Task<ProjectWorkspace>>> _workspaces = new();
+    private readonly ConcurrentDictionary<(string Project, int Version), CachedWorkspace> _workspaces = new();
     private readonly ConcurrentDictionary<string, (VersionRecord? Version, long At)> _current = new(StringComparer.Ordinal);
+    private long _nextSweep; // UTC ticks
+
+    /// <summary>
+    /// How long a compiled version other than a project's current one stays in memory after its last use (a run, a
+    /// retry, a dry run). Then it is let go of, and its steps are unloaded unless another version shares their code:
+    /// a server deployed to many times keeps only what it runs. A later run of that version loads it again, from the
+    /// version folder and the compiled-step cache on disk (no compiler).
+    /// </summary>
+    public static readonly TimeSpan IdleVersionLifetime = TimeSpan.FromMinutes(2);
+
+    /// <summary>A version's compiled workspace (loaded once) and when it was last asked for (UTC ticks).</summary>
+    private sealed class CachedWorkspace(Lazy<Task<ProjectWorkspace>> load)
+    {
+        public Lazy<Task<ProjectWorkspace>> Load { get; } = load;
+
+        public long LastUsed;
+    }
+
+    /// <summary>Versions compiled in memory now (for tests and diagnostics).</summary>
+    public IReadOnlyList<(string Project, int Version)> Loaded => _workspaces.Keys.ToList();
 
     /// <summary>
     /// How long a project's current version is taken from memory on the intake path. A deploy in this process
@@ -125,14 +145,31 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
     public string VersionFolder(string project, int version) =>
         Path.GetFullPath(Path.Combine(options.DataDirectory, "versions", project, version.ToString(CultureInfo.InvariantCulture)));
 
-    /// <summary>The compiled workspace of a version (compiled once, then cached).</summary>
+    /// <summary>The compiled workspace of a version (compiled once, then cached while in use: <see cref="IdleVersionLifetime"/>).</summary>
     public Task<ProjectWorkspace> GetAsync(string project, int version, CancellationToken ct = default)
     {
+        var now = options.Clock.GetUtcNow().UtcTicks;
         var key = (project, version);
-        var lazy = _workspaces.GetOrAdd(key, k => new Lazy<Task<ProjectWorkspace>>(() => LoadAsync(k.Project, k.Version)));
+        var cached = _workspaces.GetOrAdd(key, k => new CachedWorkspace(new Lazy<Task<ProjectWorkspace>>(() => LoadAsync(k.Project, k.Version))));
+        Volatile.Write(ref cached.LastUsed, now);
+        var load = cached.Load.Value;
         // A failed load (database unreachable, …) is not remembered: the next run of that version tries again.
-        if (lazy.Value.IsFaulted || lazy.Value.IsCanceled) _workspaces.TryRemove(new KeyValuePair<(string, int), Lazy<Task<ProjectWorkspace>>>(key, lazy));
-        return lazy.Value.WaitAsync(ct);
+        if (load.IsFaulted || load.IsCanceled) _workspaces.TryRemove(new KeyValuePair<(string, int), CachedWorkspace>(key, cached));
+        if (now >= Volatile.Read(ref _nextSweep)) LetGoOfIdleVersions(now);
+        return load.WaitAsync(ct);
+    }
+
+    /// <summary>Drops the versions not used for <see cref="IdleVersionLifetime"/>, except each project's current one
+    /// (as last seen); at most every 30 s. Runs still holding a dropped workspace finish with it.</summary>
+    private void LetGoOfIdleVersions(long now)
+    {
+        Volatile.Write(ref _nextSweep, now + TimeSpan.TicksPerSecond * 30);
+        foreach (var (key, cached) in _workspaces)
+        {
+            if (now - Volatile.Read(ref cached.LastUsed) < IdleVersionLifetime.Ticks) continue;
+            if (_current.TryGetValue(key.Project, out var current) && current.Version?.Version == key.Version) continue;
+            _workspaces.TryRemove(new KeyValuePair<(string, int), CachedWorkspace>(key, cached));
+        }
     }
 
     private async Task<ProjectWorkspace> LoadAsync(string project, int version)

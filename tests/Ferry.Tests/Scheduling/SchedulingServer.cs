@@ -42,6 +42,8 @@ public sealed class SchedulingServer : IAsyncDisposable
 
     public FerryStore Store => _server.Store;
 
+    public IServiceProvider Services => _server.App.Services;
+
     public HttpClient Client { get; }
 
     public HttpClient Api { get; }

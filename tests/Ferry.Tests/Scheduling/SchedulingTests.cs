@@ -1,9 +1,12 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
+using Ferry.Server.Projects;
 using Ferry.Storage;
 using Ferry.Tests.Infrastructure;
 using Ferry.Tests.Serving;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ferry.Tests.Scheduling;
 
@@ -98,6 +101,48 @@ public abstract class SchedulingTests : IDisposable
 
         Assert.Equal(new DateTimeOffset(2026, 6, 2, 2, 0, 0, TimeSpan.Zero), moved.LastTick);
         Assert.Empty((await server.Store.ListWorkOrdersAsync(new WorkOrderQuery("paused"))).Items);
+    }
+
+    [Fact]
+    public async Task A_version_left_idle_is_let_go_of_and_a_retry_on_it_loads_it_again()
+    {
+        var clock = new TestClock(new DateTimeOffset(2026, 6, 1, 10, 0, 0, TimeSpan.Zero));
+        await using var server = await StartAsync(clock);
+        var projects = server.Services.GetRequiredService<DeployedProjects>();
+        string Project(int v) => _projects.Write("versioned", "", $$"""
+              mark:
+                triggers:
+                  hook: { type: webhook }
+                steps:
+                  stamp:
+                    code: state.v = {{v}};
+            """);
+        async Task<int> OutputVAsync(Guid runId)
+        {
+            var run = await server.WaitForRunAsync(runId);
+            Assert.Equal("success", run.Status);
+            return JsonDocument.Parse((await server.Store.GetDataclipAsync(run.OutputDataclipId!.Value))!).RootElement.GetProperty("v").GetInt32();
+        }
+
+        await server.DeployAsync(Project(1));
+        var onOne = await server.PostAsync("/i/versioned/mark/hook", new { n = 1 });
+        Assert.Equal(1, await OutputVAsync(onOne));
+        await server.DeployAsync(Project(2));
+        await Task.Delay(DeployedProjects.CurrentVersionCacheTime); // the webhook path's view of the current version catches up
+        Assert.Equal(2, await OutputVAsync(await server.PostAsync("/i/versioned/mark/hook", new { n = 2 })));
+        Assert.Contains(("versioned", 1), projects.Loaded);
+
+        clock.Advance(DeployedProjects.IdleVersionLifetime + TimeSpan.FromMinutes(1));
+        Assert.Equal(2, await OutputVAsync(await server.PostAsync("/i/versioned/mark/hook", new { n = 3 })));
+        Assert.DoesNotContain(("versioned", 1), projects.Loaded);
+        Assert.Contains(("versioned", 2), projects.Loaded); // the current version stays, idle or not
+
+        // A retry runs on the version its work order ran on: version 1 is loaded again (from disk, no compiler).
+        var workOrder = (await server.Store.GetRunAsync(onOne))!.WorkOrderId;
+        using var retry = await server.Api.PostAsync($"/api/work-orders/{workOrder}/retry", null);
+        Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        Assert.Equal(1, await OutputVAsync((await retry.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetGuid()));
+        Assert.Contains(("versioned", 1), projects.Loaded);
     }
 
     /// <summary>

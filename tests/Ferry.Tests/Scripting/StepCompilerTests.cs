@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Ferry.Diagnostics;
 using Ferry.Json;
 using Ferry.Scripting;
@@ -141,6 +142,47 @@ public class StepCompilerTests
         Assert.True(second.FromCache);
         Assert.Equal(first.Step!.Hash, second.Step!.Hash);
         Assert.Equal("other.csx", second.Step.Location.File);
+    }
+
+    [Fact]
+    public async Task A_step_no_longer_held_is_unloaded_and_compiles_again_from_the_disk_cache()
+    {
+        var dir = Directory.CreateTempSubdirectory("ferry-cache-").FullName;
+        try
+        {
+            var compiler = ScriptKit.NewCompiler(dir);
+            // The step returns an object of a type of its own, which state conversion looks at (and caches) by type.
+            const string code = "state.made = new { id = 7, name = \"anon\" };";
+            var context = await RunAndForgetAsync(compiler, code);
+            for (var i = 0; i < 20 && context.IsAlive; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+            Assert.False(context.IsAlive, "the step's load context is still alive after its last holder was dropped");
+
+            var again = compiler.CompileStep(code, ScriptKit.Csx, null, null);
+            Assert.Equal(StepCacheSource.Disk, again.Source);
+            var (globals, _) = ScriptKit.Globals();
+            await again.Step!.RunAsync(globals);
+            Assert.Equal("""{"made":{"id":7,"name":"anon"}}""", Js.ToJson(globals.state));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Compiles and runs a step, and returns only a weak reference to its load context.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference> RunAndForgetAsync(StepCompiler compiler, string code)
+    {
+        var result = compiler.CompileStep(code, ScriptKit.Csx, null, null);
+        Assert.Equal(StepCacheSource.Compiled, result.Source);
+        var (globals, _) = ScriptKit.Globals();
+        await result.Step!.RunAsync(globals);
+        Assert.Equal("""{"made":{"id":7,"name":"anon"}}""", Js.ToJson(globals.state));
+        return new WeakReference(result.Step.LoadContext ?? throw new InvalidOperationException("no load context"));
     }
 
     [Fact]
