@@ -82,7 +82,7 @@ internal static partial class AccessApi
             await audit.RecordAsync(http, "login.throttled", null, Truncate(username!), null, new { address, retryAfterSeconds = seconds });
             http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Problems.Of(StatusCodes.Status429TooManyRequests, "Too many failed sign-ins",
-                $"Sign-in for this user from this address is paused for {seconds} s after {LoginThrottle.FreeFailures} or more failures. " +
+                $"Sign-in for this user is paused for {seconds} s after too many failures ({LoginThrottle.FreeFailures} from this address, or {LoginThrottle.FreeFailuresPerUser} from any addresses, within {LoginThrottle.Window.TotalMinutes:0} minutes). " +
                 "Wait, then try again; a server admin can reset the password (PATCH /api/users/{username}).", "username");
         }
         var user = await store.GetUserAsync(username!, http.RequestAborted);

@@ -3,14 +3,22 @@ using System.Collections.Concurrent;
 namespace Ferry.Server.Auth;
 
 /// <summary>
-/// Slows password guessing: after <see cref="FreeFailures"/> failed sign-ins for one username from one address within
-/// <see cref="Window"/>, further attempts from there are refused (429 with Retry-After) for a pause that doubles with
-/// every further failure, from 30 s up to 15 minutes. A success clears the count. Kept in memory per process: a
-/// restart forgets it, and several processes behind one load balancer each count on their own.
+/// Slows password guessing, on two counts: after <see cref="FreeFailures"/> failed sign-ins for one username from one
+/// address within <see cref="Window"/>, further attempts from there are refused (429 with Retry-After); after
+/// <see cref="FreeFailuresPerUser"/> for one username from any addresses, attempts from everywhere are, so guesses
+/// spread over many addresses are slowed too. The pause doubles with every further failure, from 30 s up to 15 minutes.
+/// A success clears both counts. Kept in memory per process: a restart forgets it, and several processes behind one
+/// load balancer each count on their own.
 /// </summary>
 public sealed class LoginThrottle(TimeProvider clock)
 {
     public const int FreeFailures = 5;
+
+    /// <summary>Failures for one username, from all addresses together, before every address is paused.</summary>
+    public const int FreeFailuresPerUser = 20;
+
+    private const string AnyAddress = ""; // the per-user count's key: no real address is empty
+
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan LongestPause = TimeSpan.FromMinutes(15);
@@ -21,25 +29,40 @@ public sealed class LoginThrottle(TimeProvider clock)
     /// <summary>How long this username from this address must wait before trying again; null when it may try now.</summary>
     public TimeSpan? RetryAfter(string username, string address)
     {
-        if (!_failures.TryGetValue(Key(username, address), out var entry) || entry.Failures < FreeFailures) return null;
-        var until = entry.Last + Pause(entry.Failures);
         var now = clock.GetUtcNow();
-        return until > now ? until - now : null;
+        var wait = Wait(Key(username, address), FreeFailures, now);
+        var everywhere = Wait(Key(username, AnyAddress), FreeFailuresPerUser, now);
+        return wait is null || everywhere > wait ? everywhere : wait;
     }
 
     public void Failed(string username, string address)
     {
         var now = clock.GetUtcNow();
         if (_failures.Count >= MaxTracked) Forget(now);
-        _failures.AddOrUpdate(Key(username, address), (1, now),
-            (_, entry) => (now - entry.Last > Window ? 1 : entry.Failures + 1, now));
+        Count(Key(username, address), now);
+        Count(Key(username, AnyAddress), now);
     }
 
-    public void Succeeded(string username, string address) => _failures.TryRemove(Key(username, address), out _);
-
-    private static TimeSpan Pause(int failures)
+    public void Succeeded(string username, string address)
     {
-        var doublings = Math.Min(failures - FreeFailures, 10);
+        _failures.TryRemove(Key(username, address), out _);
+        _failures.TryRemove(Key(username, AnyAddress), out _);
+    }
+
+    private TimeSpan? Wait((string, string) key, int free, DateTimeOffset now)
+    {
+        if (!_failures.TryGetValue(key, out var entry) || entry.Failures < free) return null;
+        var until = entry.Last + Pause(entry.Failures - free);
+        return until > now ? until - now : null;
+    }
+
+    private void Count((string, string) key, DateTimeOffset now) =>
+        _failures.AddOrUpdate(key, (1, now), (_, entry) => (now - entry.Last > Window ? 1 : entry.Failures + 1, now));
+
+    /// <summary>The pause after <paramref name="beyond"/> failures beyond the free ones (0: the first pause).</summary>
+    private static TimeSpan Pause(int beyond)
+    {
+        var doublings = Math.Min(beyond, 10);
         var pause = FirstPause * Math.Pow(2, doublings);
         return pause < LongestPause ? pause : LongestPause;
     }
