@@ -1,4 +1,5 @@
 using Dapper;
+using Ferry.Storage.Dialects;
 
 namespace Ferry.Storage;
 
@@ -20,10 +21,10 @@ public sealed partial class FerryStore
         return WriteAsync(async scope =>
         {
             var orders = await QueryAsync(scope.Connection, scope, """
-                SELECT w.project, w.workflow, w.input_dataclip_id, r.status, r.version
+                SELECT w.project, w.workflow, w.input_dataclip_id, r.status, r.version, w.seq
                 FROM work_orders w JOIN runs r ON r.id = w.last_run_id WHERE w.id = @id
                 """, new { id = _dialect.Id(workOrderId) },
-                r => (Project: r.GetString(0), Workflow: r.GetString(1), Input: r.GetGuid(2), Status: r.GetString(3), Version: r.GetInt32(4)), ct);
+                r => (Project: r.GetString(0), Workflow: r.GetString(1), Input: r.GetGuid(2), Status: r.GetString(3), Version: r.GetInt32(4), Seq: r.GetInt64(5)), ct);
             if (orders.Count == 0) throw new ArgumentException($"workOrderId {workOrderId} is not a known work order; list work orders to find its id.", nameof(workOrderId));
             var order = orders[0];
             if (!RunStatus.IsFinal(order.Status))
@@ -60,6 +61,7 @@ public sealed partial class FerryStore
                 [RunRow(runId, workOrderId, order.Project, order.Workflow, version ?? order.Version, attempt, fromStep, input, now, now)], ct);
             await scope.Connection.ExecuteAsync(Cmd("UPDATE work_orders SET last_run_id = @run, status = 'available', updated_at = @now WHERE id = @id",
                 new { id = _dialect.Id(workOrderId), run = _dialect.Id(runId), now = _dialect.Time(now) }, scope, ct));
+            await LowerRetentionMarksAsync(scope, order.Project, order.Seq - 1, ct);
             var retried = new EnqueuedRun(workOrderId, runId);
             await InsertAuditAsync(scope, audit?.Invoke(retried), ct);
             return retried;
@@ -97,8 +99,8 @@ public sealed partial class FerryStore
             RetentionPolicy.RetainWithErrors => "('success')",
             _ => null,
         };
-        if (mode is not null) wiped += await WipeAsync(project, mode, null, now, batchSize, ct);
-        if (policy.DataclipPeriod is { } keep) wiped += await WipeAsync(project, FinalStatuses, now - keep, now, batchSize, ct);
+        if (mode is not null) wiped += await WipeAsync(project, policy.Mode, mode, null, now, batchSize, ct);
+        if (policy.DataclipPeriod is { } keep) wiped += await WipeAsync(project, DataclipPeriodMark, FinalStatuses, now - keep, now, batchSize, ct);
         return new RetentionResult(wiped, deleted);
     }
 
@@ -133,13 +135,20 @@ public sealed partial class FerryStore
         return await scope.Connection.ExecuteAsync(Cmd($"DELETE FROM work_orders WHERE {_dialect.InList("id", "@ids")}", args, scope, ct));
     }, ct);
 
+    /// <summary>The <c>retention_marks</c> kind of the wipe by age (<see cref="RetentionPolicy.DataclipPeriod"/>); the
+    /// wipes by mode use the mode's name.</summary>
+    private const string DataclipPeriodMark = "dataclip_period";
+
     /// <summary>
     /// Empties the bodies of the project's dataclips whose work orders are in one of <paramref name="workOrderStatuses"/>
     /// (and, with <paramref name="createdBefore"/>, that were created before it), found through those work orders (a
     /// dataclip belongs to its work order's project). Walks the project's work orders in seq order, one transaction per
-    /// <paramref name="batchSize"/> of them; with a cutoff, only up to the first work order created after it.
+    /// <paramref name="batchSize"/> of them, from the <paramref name="kind"/>'s mark in <c>retention_marks</c>; with a
+    /// cutoff, only up to the first work order created after it. The mark moves over every work order the walk finds
+    /// final (wiped, or kept by the policy), up to the first that is not: the next pass starts there, so a pass costs
+    /// what is new since, not the whole history.
     /// </summary>
-    private async Task<int> WipeAsync(string project, string workOrderStatuses, DateTimeOffset? createdBefore, DateTimeOffset now, int batchSize, CancellationToken ct)
+    private async Task<int> WipeAsync(string project, string kind, string workOrderStatuses, DateTimeOffset? createdBefore, DateTimeOffset now, int batchSize, CancellationToken ct)
     {
         var cutoff = createdBefore is { } before ? _dialect.Time(before) : null;
         var created = cutoff is null ? "" : " AND created_at < @cutoff";
@@ -150,27 +159,64 @@ public sealed partial class FerryStore
                 r => r.IsDBNull(0) ? (long?)null : r.GetInt64(0), ct);
             stop = first[0] ?? long.MaxValue;
         }
+        var marks = await ReadAsync("SELECT seq FROM retention_marks WHERE project = @project AND kind = @kind", new { project, kind }, r => r.GetInt64(0), ct);
         var wiped = 0;
-        var after = 0L;
+        var after = marks.Count > 0 ? marks[0] : 0L;
+        var settling = true; // every work order walked so far in this pass was final: the mark follows the walk
         while (true)
         {
-            var (count, last, seen) = await WriteAsync(async scope =>
+            var (count, last, seen, settled) = await WriteAsync(async scope =>
             {
-                var window = await QueryAsync(scope.Connection, scope, $"""
-                    SELECT seq, id FROM work_orders
-                    WHERE project = @project AND seq > @after AND seq < @stop AND status IN {workOrderStatuses}{created}
+                var window = await QueryAsync(scope.Connection, scope, """
+                    SELECT seq, id, status, updated_at FROM work_orders
+                    WHERE project = @project AND seq > @after AND seq < @stop
                     ORDER BY seq LIMIT @max
-                    """, new { project, after, stop, cutoff, max = batchSize }, r => (Seq: r.GetInt64(0), Id: r.GetGuid(1)), ct);
-                if (window.Count == 0) return (0, after, 0);
-                var count = await scope.Connection.ExecuteAsync(Cmd($"""
+                    """, new { project, after, stop, max = batchSize },
+                    r => (Seq: r.GetInt64(0), Id: r.GetGuid(1), Status: r.GetString(2), Updated: _dialect.ReadTime(r, 3)), ct);
+                if (window.Count == 0) return (0, after, 0, settling);
+                var wipe = window.Where(w => workOrderStatuses.Contains($"'{w.Status}'", StringComparison.Ordinal)).Select(w => w.Id).ToList();
+                var count = wipe.Count == 0 ? 0 : await scope.Connection.ExecuteAsync(Cmd($"""
                     UPDATE dataclips SET body = NULL, wiped_at = @now
                     WHERE {_dialect.InList("work_order_id", "@ids")} AND body IS NOT NULL{created}
-                    """, new { ids = _dialect.IdList(window.Select(w => w.Id).ToList()), now = _dialect.Time(now), cutoff }, scope, ct));
-                return (count, window[^1].Seq, window.Count);
+                    """, new { ids = _dialect.IdList(wipe), now = _dialect.Time(now), cutoff }, scope, ct));
+                // With a cutoff, a work order is done with only once its last change (and so its last dataclip) is
+                // older than the cutoff: a retry's newer outputs are wiped by a later pass.
+                var stillSettling = settling && window.All(w => RunStatus.IsFinal(w.Status) && (createdBefore is null || w.Updated < createdBefore));
+                if (stillSettling)
+                {
+                    // Checked again in the statement that moves the mark, for PostgreSQL, where a retry may commit
+                    // meanwhile: a work order that is no longer final, or a mark a retry moved back since this pass read
+                    // it, keeps the mark where it is; a retry committing later moves it back itself (RetryAsync).
+                    var changed = cutoff is null ? "" : " OR updated_at >= @cutoff";
+                    stillSettling = await scope.Connection.ExecuteAsync(Cmd($"""
+                        INSERT INTO retention_marks (project, kind, seq)
+                        SELECT @project, @kind, @settled
+                        WHERE NOT EXISTS (SELECT 1 FROM work_orders WHERE project = @project AND seq > @after AND seq <= @settled
+                            AND (status NOT IN {FinalStatuses}{changed}))
+                        ON CONFLICT (project, kind) DO UPDATE SET seq = excluded.seq WHERE retention_marks.seq = @after
+                        """, new { project, kind, settled = window[^1].Seq, after, cutoff }, scope, ct)) == 1;
+                }
+                return (count, window[^1].Seq, window.Count, stillSettling);
             }, ct);
             wiped += count;
+            settling = settled;
             if (seen < batchSize) return wiped;
             after = last;
+        }
+    }
+
+    /// <summary>A finished work order runs again (retry): every retention mark of its project moves back to
+    /// <paramref name="seq"/> at most, so the next wipe walks over it again. An upsert, not an update: on PostgreSQL a
+    /// wipe that is about to write the project's first mark then waits for it, or this waits for the wipe and moves
+    /// its mark back. A kind never walked gets 0, which is what no mark means.</summary>
+    private static async Task LowerRetentionMarksAsync(WriteScope scope, string project, long seq, CancellationToken ct)
+    {
+        foreach (var kind in new[] { RetentionPolicy.EraseAll, RetentionPolicy.RetainWithErrors, DataclipPeriodMark })
+        {
+            await scope.Connection.ExecuteAsync(Cmd("""
+                INSERT INTO retention_marks (project, kind, seq) VALUES (@project, @kind, 0)
+                ON CONFLICT (project, kind) DO UPDATE SET seq = @seq WHERE retention_marks.seq > @seq
+                """, new { project, kind, seq }, scope, ct));
         }
     }
 

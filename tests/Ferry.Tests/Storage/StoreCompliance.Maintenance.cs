@@ -144,6 +144,64 @@ public abstract partial class StoreCompliance
     }
 
     [Fact]
+    public async Task Later_passes_go_on_from_the_last_yet_wipe_work_orders_that_finish_late_or_are_retried()
+    {
+        var policy = new RetentionPolicy(RetentionPolicy.RetainWithErrors);
+        async Task<int> PassAsync() => (await Store.ApplyRetentionAsync("p", policy, Clock.GetUtcNow(), batchSize: 2)).DataclipsWiped;
+        async Task<bool> InputKeptAsync(EnqueuedRun ids) => await Store.GetDataclipAsync((await Store.GetWorkOrderAsync(ids.WorkOrderId))!.InputDataclipId) is not null;
+
+        var (ok1, _) = await RunToEndAsync(RunStatus.Success);
+        var (bad, _) = await RunToEndAsync(RunStatus.Failed);
+        var (ok2, _) = await RunToEndAsync(RunStatus.Success);
+        var late = (await Store.EnqueueAsync([Order(availableAt: Clock.GetUtcNow().AddDays(100))]))[0]; // not final for a while
+        var (ok3, _) = await RunToEndAsync(RunStatus.Success);
+
+        Assert.Equal(3 * 2, await PassAsync()); // input and output of each success
+        Assert.False(await InputKeptAsync(ok1) || await InputKeptAsync(ok2) || await InputKeptAsync(ok3));
+        Assert.True(await InputKeptAsync(bad) && await InputKeptAsync(late));
+        Assert.Equal(0, await PassAsync());
+
+        // The failed work order is retried and succeeds: its data is no longer kept, though earlier passes went past it.
+        var retry = await Store.RetryAsync(bad.WorkOrderId);
+        var again = await Store.ClaimAsync(Worker());
+        Assert.Equal(retry.RunId, again!.RunId);
+        await FinishAsync(again);
+        Assert.Equal(2, await PassAsync()); // its input and its first run's output (the retry stored none)
+        Assert.False(await InputKeptAsync(bad));
+
+        // The work order that was still queued finishes: the passes never went past it.
+        Clock.Advance(TimeSpan.FromDays(101));
+        var lateRun = await Store.ClaimAsync(Worker());
+        Assert.Equal(late.RunId, lateRun!.RunId);
+        await FinishAsync(lateRun);
+        var (ok4, _) = await RunToEndAsync(RunStatus.Success);
+        Assert.Equal(1 + 2, await PassAsync()); // the late one's input (its run stored no output); the new one's two
+        Assert.False(await InputKeptAsync(late) || await InputKeptAsync(ok4));
+        Assert.Equal(0, await PassAsync());
+    }
+
+    [Fact]
+    public async Task The_dataclip_period_wipes_a_retried_work_orders_newer_outputs_once_they_are_old_enough()
+    {
+        var policy = new RetentionPolicy(RetentionPolicy.RetainAll, DataclipPeriod: TimeSpan.FromDays(7));
+        var (ids, _) = await RunToEndAsync(RunStatus.Failed); // day 0: input and output
+        Clock.Advance(TimeSpan.FromDays(6));
+        var retry = await Store.RetryAsync(ids.WorkOrderId);
+        var again = await Store.ClaimAsync(Worker());
+        Assert.Equal(retry.RunId, again!.RunId);
+        Assert.True(await Store.CompleteAsync(new RunCompletion(again.RunId, "w1", RunStatus.Success, Clock.GetUtcNow(), null, """{"data":"again"}""", [], [])));
+
+        Clock.Advance(TimeSpan.FromDays(2)); // day 8: the day-0 dataclips are past the period, the day-6 output is not
+        Assert.Equal(2, (await Store.ApplyRetentionAsync("p", policy, Clock.GetUtcNow(), batchSize: 2)).DataclipsWiped);
+        var output = (await Store.GetRunAsync(again.RunId))!.OutputDataclipId!.Value;
+        Assert.NotNull(await Store.GetDataclipAsync(output));
+
+        Clock.Advance(TimeSpan.FromDays(6)); // day 14
+        Assert.Equal(1, (await Store.ApplyRetentionAsync("p", policy, Clock.GetUtcNow(), batchSize: 2)).DataclipsWiped);
+        Assert.Null(await Store.GetDataclipAsync(output));
+    }
+
+    [Fact]
     public async Task A_named_lease_has_one_holder_until_it_expires_or_is_released()
     {
         Assert.True(await Store.TryAcquireLeaseAsync("scheduler", "node-a", TimeSpan.FromSeconds(30)));
