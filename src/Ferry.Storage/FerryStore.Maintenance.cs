@@ -93,14 +93,15 @@ public sealed partial class FerryStore
             while (batch == batchSize);
         }
         var wiped = 0;
-        var mode = policy.Mode switch
+        // Which finished work orders' dataclips the mode wipes at once (retain_all: none).
+        Func<string, bool>? wipes = policy.Mode switch
         {
-            RetentionPolicy.EraseAll => FinalStatuses,
-            RetentionPolicy.RetainWithErrors => "('success')",
+            RetentionPolicy.EraseAll => RunStatus.IsFinal,
+            RetentionPolicy.RetainWithErrors => status => status == RunStatus.Success,
             _ => null,
         };
-        if (mode is not null) wiped += await WipeAsync(project, policy.Mode, mode, null, now, batchSize, ct);
-        if (policy.DataclipPeriod is { } keep) wiped += await WipeAsync(project, DataclipPeriodMark, FinalStatuses, now - keep, now, batchSize, ct);
+        if (wipes is not null) wiped += await WipeAsync(project, policy.Mode, wipes, null, now, batchSize, ct);
+        if (policy.DataclipPeriod is { } keep) wiped += await WipeAsync(project, DataclipPeriodMark, RunStatus.IsFinal, now - keep, now, batchSize, ct);
         return new RetentionResult(wiped, deleted);
     }
 
@@ -140,7 +141,7 @@ public sealed partial class FerryStore
     private const string DataclipPeriodMark = "dataclip_period";
 
     /// <summary>
-    /// Empties the bodies of the project's dataclips whose work orders are in one of <paramref name="workOrderStatuses"/>
+    /// Empties the bodies of the project's dataclips whose work orders' status <paramref name="wipes"/>
     /// (and, with <paramref name="createdBefore"/>, that were created before it), found through those work orders (a
     /// dataclip belongs to its work order's project). Walks the project's work orders in seq order, one transaction per
     /// <paramref name="batchSize"/> of them, from the <paramref name="kind"/>'s mark in <c>retention_marks</c>; with a
@@ -148,7 +149,7 @@ public sealed partial class FerryStore
     /// final (wiped, or kept by the policy), up to the first that is not: the next pass starts there, so a pass costs
     /// what is new since, not the whole history.
     /// </summary>
-    private async Task<int> WipeAsync(string project, string kind, string workOrderStatuses, DateTimeOffset? createdBefore, DateTimeOffset now, int batchSize, CancellationToken ct)
+    private async Task<int> WipeAsync(string project, string kind, Func<string, bool> wipes, DateTimeOffset? createdBefore, DateTimeOffset now, int batchSize, CancellationToken ct)
     {
         var cutoff = createdBefore is { } before ? _dialect.Time(before) : null;
         var created = cutoff is null ? "" : " AND created_at < @cutoff";
@@ -174,7 +175,7 @@ public sealed partial class FerryStore
                     """, new { project, after, stop, max = batchSize },
                     r => (Seq: r.GetInt64(0), Id: r.GetGuid(1), Status: r.GetString(2), Updated: _dialect.ReadTime(r, 3)), ct);
                 if (window.Count == 0) return (0, after, 0, settling);
-                var wipe = window.Where(w => workOrderStatuses.Contains($"'{w.Status}'", StringComparison.Ordinal)).Select(w => w.Id).ToList();
+                var wipe = window.Where(w => wipes(w.Status)).Select(w => w.Id).ToList();
                 var count = wipe.Count == 0 ? 0 : await scope.Connection.ExecuteAsync(Cmd($"""
                     UPDATE dataclips SET body = NULL, wiped_at = @now
                     WHERE {_dialect.InList("work_order_id", "@ids")} AND body IS NOT NULL{created}
