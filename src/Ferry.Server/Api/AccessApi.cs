@@ -62,11 +62,17 @@ internal static partial class AccessApi
 
         api.MapGet("/users", async (FerryStore store, CancellationToken ct) => Results.Ok((await store.ListUsersAsync(ct)).Select(UserView))).RequireServerAdmin();
         api.MapPost("/users", CreateUserAsync).RequireServerAdmin();
-        api.MapGet("/users/{username}", async (string username, FerryStore store, CancellationToken ct) =>
+        api.MapGet("/users/{username}", async (string username, FerryStore store, LoginThrottle throttle, CancellationToken ct) =>
             await store.GetUserAsync(username, ct) is { } user
-                ? Results.Ok(new { user = UserView(user), projects = (await store.ListMembershipsAsync(username, ct)).Select(m => new { m.Project, m.Role }) })
+                ? Results.Ok(new
+                {
+                    user = UserView(user),
+                    projects = (await store.ListMembershipsAsync(username, ct)).Select(m => new { m.Project, m.Role }),
+                    signInPausedSeconds = Seconds(throttle.PausedFor(username)),
+                })
                 : Problems.NotFound($"No user '{username}'. GET /api/users lists them.", "username")).RequireServerAdmin();
         api.MapPatch("/users/{username}", UpdateUserAsync).RequireServerAdmin();
+        api.MapDelete("/users/{username}/sign-in-pause", LiftSignInPauseAsync).RequireServerAdmin();
         return api;
     }
 
@@ -78,12 +84,12 @@ internal static partial class AccessApi
         var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (throttle.RetryAfter(username!, address) is { } wait)
         {
-            var seconds = (int)Math.Ceiling(wait.TotalSeconds);
+            var seconds = Seconds(wait)!.Value;
             await audit.RecordAsync(http, "login.throttled", null, Truncate(username!), null, new { address, retryAfterSeconds = seconds });
             http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Problems.Of(StatusCodes.Status429TooManyRequests, "Too many failed sign-ins",
                 $"Sign-in for this user is paused for {seconds} s after too many failures ({LoginThrottle.FreeFailures} from this address, or {LoginThrottle.FreeFailuresPerUser} from any addresses, within {LoginThrottle.Window.TotalMinutes:0} minutes). " +
-                "Wait, then try again; a server admin can reset the password (PATCH /api/users/{username}).", "username");
+                "Wait, then try again; a server admin can lift the pause (DELETE /api/users/{username}/sign-in-pause) or set a new password (PATCH /api/users/{username}), which lifts it too.", "username");
         }
         var user = await store.GetUserAsync(username!, http.RequestAborted);
         var hash = user?.PasswordHash;
@@ -146,7 +152,18 @@ internal static partial class AccessApi
         return Results.Created($"/api/users/{user.Username}", UserView(user));
     }
 
-    private static async Task<IResult> UpdateUserAsync(string username, HttpContext http, FerryStore store)
+    private static async Task<IResult> LiftSignInPauseAsync(string username, HttpContext http, FerryStore store, Audit audit, LoginThrottle throttle)
+    {
+        if (await store.GetUserAsync(username, http.RequestAborted) is null)
+            return Problems.NotFound($"No user '{username}'. GET /api/users lists them.", "username");
+        var paused = Seconds(throttle.Lift(username));
+        await audit.RecordAsync(http, "user.sign-in-pause.lift", null, username, new { signInPausedSeconds = paused }, new { signInPausedSeconds = (int?)null });
+        return Results.NoContent();
+    }
+
+    private static int? Seconds(TimeSpan? wait) => wait is { } w ? (int)Math.Ceiling(w.TotalSeconds) : null;
+
+    private static async Task<IResult> UpdateUserAsync(string username, HttpContext http, FerryStore store, LoginThrottle throttle)
     {
         var (body, problem) = await ReadObjectAsync(http.Request, ["password", "serverAdmin", "disabled"]);
         if (body is null) return problem!;
@@ -161,6 +178,8 @@ internal static partial class AccessApi
         var after = await store.UpdateUserAsync(username, new UserChange(password is null ? null : PasswordHasher.Hash(password), admin, disabled),
             changed => Audit.Entry(http, "user.update", null, username, AuditView(before), AuditView(changed) with { PasswordChanged = password is not null }), http.RequestAborted);
         if (after is null) return Problems.NotFound($"No user '{username}'.", "username");
+        // A new password set by an admin is how a locked-out owner gets back in: the pauses earned by the old one go.
+        if (password is not null) throttle.Lift(username);
         return Results.Ok(UserView(after));
     }
 

@@ -7,8 +7,8 @@ namespace Ferry.Server.Auth;
 /// address within <see cref="Window"/>, further attempts from there are refused (429 with Retry-After); after
 /// <see cref="FreeFailuresPerUser"/> for one username from any addresses, attempts from everywhere are, so guesses
 /// spread over many addresses are slowed too. The pause doubles with every further failure, from 30 s up to 15 minutes.
-/// A success clears both counts. Kept in memory per process: a restart forgets it, and several processes behind one
-/// load balancer each count on their own.
+/// A success clears both counts, and a server admin can lift every pause of a username (<see cref="Lift"/>). Kept in
+/// memory per process: a restart forgets it, and several processes behind one load balancer each count on their own.
 /// </summary>
 public sealed class LoginThrottle(TimeProvider clock)
 {
@@ -49,14 +49,43 @@ public sealed class LoginThrottle(TimeProvider clock)
         _failures.TryRemove(Key(username, AnyAddress), out _);
     }
 
-    private TimeSpan? Wait((string, string) key, int free, DateTimeOffset now)
+    /// <summary>The longest pause <paramref name="username"/> is under now, from any address (the pause everywhere
+    /// included); null when none is.</summary>
+    public TimeSpan? PausedFor(string username)
+    {
+        var now = clock.GetUtcNow();
+        var user = username.ToLowerInvariant();
+        TimeSpan? longest = null;
+        foreach (var (key, _) in _failures)
+        {
+            if (key.User != user) continue;
+            if (Wait(key, key.Address == AnyAddress ? FreeFailuresPerUser : FreeFailures, now) is { } wait && (longest is null || wait > longest))
+                longest = wait;
+        }
+        return longest;
+    }
+
+    /// <summary>Forgets every failure counted for <paramref name="username"/>, from every address: sign-in for it is
+    /// open again at once. Returns the longest pause it was under (null when none).</summary>
+    public TimeSpan? Lift(string username)
+    {
+        var paused = PausedFor(username);
+        var user = username.ToLowerInvariant();
+        foreach (var (key, _) in _failures)
+        {
+            if (key.User == user) _failures.TryRemove(key, out _);
+        }
+        return paused;
+    }
+
+    private TimeSpan? Wait((string User, string Address) key, int free, DateTimeOffset now)
     {
         if (!_failures.TryGetValue(key, out var entry) || entry.Failures < free) return null;
         var until = entry.Last + Pause(entry.Failures - free);
         return until > now ? until - now : null;
     }
 
-    private void Count((string, string) key, DateTimeOffset now) =>
+    private void Count((string User, string Address) key, DateTimeOffset now) =>
         _failures.AddOrUpdate(key, (1, now), (_, entry) => (now - entry.Last > Window ? 1 : entry.Failures + 1, now));
 
     /// <summary>The pause after <paramref name="beyond"/> failures beyond the free ones (0: the first pause).</summary>
@@ -75,5 +104,5 @@ public sealed class LoginThrottle(TimeProvider clock)
         }
     }
 
-    private static (string, string) Key(string username, string address) => (username.ToLowerInvariant(), address);
+    private static (string User, string Address) Key(string username, string address) => (username.ToLowerInvariant(), address);
 }

@@ -116,6 +116,49 @@ public abstract class AccessTests
     }
 
     [Fact]
+    public async Task A_server_admin_sees_and_lifts_a_sign_in_pause_and_a_new_password_lifts_it_too()
+    {
+        await using var world = await WorldAsync();
+        async Task PauseAsync()
+        {
+            for (var i = 0; i < LoginThrottle.FreeFailures; i++)
+            {
+                using var wrong = await world.Server.Client.PostAsJsonAsync("/api/auth/login", new { username = "owner.u", password = "not-the-password" });
+                Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+            }
+            using var paused = await world.Server.Client.PostAsJsonAsync("/api/auth/login", new { username = "owner.u", password = AccessWorld.Password });
+            Assert.Equal(HttpStatusCode.TooManyRequests, paused.StatusCode);
+            Assert.Contains("sign-in-pause", (await paused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        }
+
+        await PauseAsync();
+        using var shown = await world.Root.GetAsync("/api/users/owner.u");
+        Assert.True((await AccessWorld.Expect(HttpStatusCode.OK, shown)).GetProperty("signInPausedSeconds").GetInt32() is > 0 and <= 30);
+        using var byEditor = await world.As("editor").DeleteAsync("/api/users/owner.u/sign-in-pause");
+        using var lift = await world.Root.DeleteAsync("/api/users/owner.u/sign-in-pause");
+        using var unknown = await world.Root.DeleteAsync("/api/users/nobody.u/sign-in-pause");
+        using var afterLift = await world.Server.Client.PostAsJsonAsync("/api/auth/login", new { username = "owner.u", password = AccessWorld.Password });
+        using var shownAfter = await world.Root.GetAsync("/api/users/owner.u");
+
+        Assert.Equal(HttpStatusCode.Forbidden, byEditor.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, lift.StatusCode);
+        Assert.Equal("username", (await AccessWorld.Expect(HttpStatusCode.NotFound, unknown)).GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.OK, afterLift.StatusCode);
+        Assert.Equal(JsonValueKind.Null, (await AccessWorld.Expect(HttpStatusCode.OK, shownAfter)).GetProperty("signInPausedSeconds").ValueKind);
+        var audit = await AuditAsync(world.Root);
+        var lifted = Assert.Single(audit.EnumerateArray(), r => r.GetProperty("action").GetString() == "user.sign-in-pause.lift");
+        Assert.Equal("owner.u", lifted.GetProperty("target").GetString());
+
+        // Paused again; an admin sets a new password, and the owner signs in with it at once.
+        await PauseAsync();
+        const string newPassword = "a brand new passphrase";
+        using var reset = await world.Root.PatchAsync("/api/users/owner.u", AccessWorld.Json(new { password = newPassword }));
+        using var withNew = await world.Server.Client.PostAsJsonAsync("/api/auth/login", new { username = "owner.u", password = newPassword });
+        Assert.Equal(HttpStatusCode.OK, reset.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, withNew.StatusCode);
+    }
+
+    [Fact]
     public async Task Failed_logins_get_one_answer_and_are_audited_without_the_password()
     {
         await using var world = await WorldAsync();

@@ -107,6 +107,7 @@ public abstract class AuthorizationMatrixTests
         new("POST", "/api/users", Need.ServerAdmin, Send(HttpMethod.Post, _ => "/api/users", _ => new { username = $"new{Interlocked.Increment(ref _unique)}" })),
         new("GET", "/api/users/{username}", Need.ServerAdmin, Send(HttpMethod.Get, _ => "/api/users/target.u")),
         new("PATCH", "/api/users/{username}", Need.ServerAdmin, Send(HttpMethod.Patch, _ => "/api/users/target.u", _ => new { disabled = false })),
+        new("DELETE", "/api/users/{username}/sign-in-pause", Need.ServerAdmin, Send(HttpMethod.Delete, _ => "/api/users/target.u/sign-in-pause")),
     ];
 
     protected abstract Task<RunningServer> StartAsync();

@@ -68,4 +68,28 @@ public sealed class LoginThrottleTests
 
         Assert.Null(throttle.RetryAfter("john", "10.0.0.7"));
     }
+
+    [Fact]
+    public void An_admin_lift_clears_every_pause_of_the_username_and_no_other()
+    {
+        var clock = new TestClock(new DateTimeOffset(2026, 11, 22, 8, 0, 0, TimeSpan.Zero));
+        var throttle = new LoginThrottle(clock);
+        Assert.Null(throttle.PausedFor("amina"));
+        for (var i = 0; i < LoginThrottle.FreeFailures + 1; i++) throttle.Failed("amina", "10.0.0.7"); // 60 s from here
+        for (var i = 0; i < LoginThrottle.FreeFailures; i++) throttle.Failed("amina", "10.0.0.8");     // 30 s from there
+        for (var i = 0; i < LoginThrottle.FreeFailures; i++) throttle.Failed("bob", "10.0.0.7");
+        clock.Advance(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(TimeSpan.FromSeconds(50), throttle.PausedFor("Amina")); // the longest, from any address
+
+        Assert.Equal(TimeSpan.FromSeconds(50), throttle.Lift("AMINA"));
+        Assert.Null(throttle.PausedFor("amina"));
+        Assert.Null(throttle.RetryAfter("amina", "10.0.0.7"));
+        Assert.Null(throttle.RetryAfter("amina", "10.0.0.8"));
+        Assert.Equal(TimeSpan.FromSeconds(20), throttle.RetryAfter("bob", "10.0.0.7"));
+        // Counting starts again from nothing: one more failure is not a pause.
+        throttle.Failed("amina", "10.0.0.7");
+        Assert.Null(throttle.RetryAfter("amina", "10.0.0.7"));
+        Assert.Null(throttle.Lift("amina"));
+    }
 }
