@@ -82,6 +82,8 @@ public static class FerryServer
                     CompilerProcess = options.CompilerProcess,
                 });
                 builder.Services.AddSingleton<DeployedProjects>();
+                builder.Services.AddSingleton<IdleVersionSweeper>();
+                builder.Services.AddHostedService(sp => sp.GetRequiredService<IdleVersionSweeper>());
                 builder.Services.AddSingleton<ProjectCredentials>();
                 builder.Services.AddSingleton<RunSignal>();
                 builder.Services.AddSingleton<RunCompletions>();

@@ -60,6 +60,10 @@ public sealed class ServerOptions
     /// <summary>Days of run history kept for a project whose ferry.yaml sets no <c>retention.history_days</c> (default 90).</summary>
     public int DefaultHistoryDays { get; set; } = 90;
 
+    /// <summary>How often compiled versions idle for <see cref="Projects.DeployedProjects.IdleVersionLifetime"/> are let go of
+    /// and their memory given back (default 30 s; <see cref="Projects.IdleVersionSweeper"/>).</summary>
+    public TimeSpan VersionSweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How often a worker checks whether its running run was cancelled (default 1 s).</summary>
     public TimeSpan CancelPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -61,6 +61,7 @@ public sealed class SchedulingServer : IAsyncDisposable
             SchedulerInterval = TimeSpan.FromMilliseconds(50),
             RetentionInterval = TimeSpan.FromMilliseconds(100),
             CancelPollInterval = TimeSpan.FromMilliseconds(50),
+            VersionSweepInterval = TimeSpan.FromMilliseconds(100),
             Workers = 4,
         };
         if (clock is not null) options.Clock = clock;

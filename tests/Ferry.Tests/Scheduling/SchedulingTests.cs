@@ -103,20 +103,23 @@ public abstract class SchedulingTests : IDisposable
         Assert.Empty((await server.Store.ListWorkOrdersAsync(new WorkOrderQuery("paused"))).Items);
     }
 
+    /// <summary>Project <paramref name="name"/> whose webhook run stamps <c>v</c> into its state: one version per value.</summary>
+    private string StampingProject(string name, int v) => _projects.Write(name, "", $$"""
+          mark:
+            triggers:
+              hook: { type: webhook }
+            steps:
+              stamp:
+                code: state.v = {{v}};
+        """);
+
     [Fact]
     public async Task A_version_left_idle_is_let_go_of_and_a_retry_on_it_loads_it_again()
     {
         var clock = new TestClock(new DateTimeOffset(2026, 6, 1, 10, 0, 0, TimeSpan.Zero));
         await using var server = await StartAsync(clock);
         var projects = server.Services.GetRequiredService<DeployedProjects>();
-        string Project(int v) => _projects.Write("versioned", "", $$"""
-              mark:
-                triggers:
-                  hook: { type: webhook }
-                steps:
-                  stamp:
-                    code: state.v = {{v}};
-            """);
+        string Project(int v) => StampingProject("versioned", v);
         async Task<int> OutputVAsync(Guid runId)
         {
             var run = await server.WaitForRunAsync(runId);
@@ -143,6 +146,35 @@ public abstract class SchedulingTests : IDisposable
         Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
         Assert.Equal(1, await OutputVAsync((await retry.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetGuid()));
         Assert.Contains(("versioned", 1), projects.Loaded);
+    }
+
+    [Fact]
+    public async Task A_server_nothing_runs_on_lets_go_of_old_versions_and_gives_their_memory_back()
+    {
+        var clock = new TestClock(new DateTimeOffset(2026, 6, 1, 10, 0, 0, TimeSpan.Zero));
+        await using var server = await StartAsync(clock);
+        var projects = server.Services.GetRequiredService<DeployedProjects>();
+        var sweeper = server.Services.GetRequiredService<IdleVersionSweeper>();
+        string Project(int v) => StampingProject("quiet", v);
+        await server.DeployAsync(Project(1));
+        await projects.GetAsync("quiet", 1);
+        await server.DeployAsync(Project(2));
+        await projects.GetAsync("quiet", 2);
+        Assert.Contains(("quiet", 1), projects.Loaded);
+        Assert.Equal(0, sweeper.Reclaims);
+
+        // No run, no retry, no request: only the sweeper's timer notices that version 1 has been idle long enough.
+        clock.Advance(DeployedProjects.IdleVersionLifetime + TimeSpan.FromMinutes(1));
+        await SchedulingServer.EventuallyAsync(() => Task.FromResult(projects.Loaded.Contains(("quiet", 1)) ? null : "gone"), "version 1 to be let go of");
+        await SchedulingServer.EventuallyAsync(() => Task.FromResult(sweeper.Reclaims > 0 ? "reclaimed" : null), "the memory to be given back");
+        Assert.Contains(("quiet", 2), projects.Loaded); // the current version stays
+    }
+
+    [Fact]
+    public void The_native_heap_is_trimmed_on_linux_with_glibc()
+    {
+        // The test machines run Debian (glibc): there the trim must be reachable, or the reclaim silently does less.
+        Assert.Equal(OperatingSystem.IsLinux(), IdleVersionSweeper.TrimNativeHeap());
     }
 
     /// <summary>
