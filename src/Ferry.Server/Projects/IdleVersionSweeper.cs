@@ -35,12 +35,20 @@ public sealed partial class IdleVersionSweeper(DeployedProjects projects, Server
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var letGo = projects.SweepIdleVersions();
-                if (letGo == 0) continue;
-                var before = Environment.WorkingSet;
-                Reclaim();
-                Interlocked.Increment(ref _reclaims);
-                LogReclaimed(logger, letGo, before / (1024 * 1024), Environment.WorkingSet / (1024 * 1024));
+                try
+                {
+                    var letGo = projects.SweepIdleVersions();
+                    if (letGo == 0) continue;
+                    var before = Environment.WorkingSet;
+                    Reclaim();
+                    Interlocked.Increment(ref _reclaims);
+                    LogReclaimed(logger, letGo, before / (1024 * 1024), Environment.WorkingSet / (1024 * 1024));
+                }
+                catch (Exception e)
+                {
+                    // Giving memory back is never worth stopping the server for: the next tick tries again.
+                    LogFailed(logger, e);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -84,4 +92,7 @@ public sealed partial class IdleVersionSweeper(DeployedProjects projects, Server
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Let go of {Versions} compiled version(s) not run for a while; resident memory {Before} MB -> {After} MB")]
     private static partial void LogReclaimed(ILogger logger, int versions, long before, long after);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Letting go of idle compiled versions failed; the sweeper tries again at its next tick")]
+    private static partial void LogFailed(ILogger logger, Exception e);
 }
