@@ -11,7 +11,7 @@ namespace Ferry.Server.Projects;
 /// </summary>
 /// <remarks>
 /// Without this, resident memory grew with every deploy and did not come back while the server was idle: 93 MB at start,
-/// 153.6 MB after 100 deploys of two changed steps, 167.6 MB after 200 and 150 s of idle (docs/benchmarks.md). The
+/// 153.6 MB after 100 deploys that each changed one step, 167.6 MB after 200 and 150 s of idle (docs/benchmarks.md). The
 /// collections are induced only after versions were let go of (after deploys or retries of old versions, not while
 /// webhooks flow), and the managed heap of a server is small (a few MB), so each takes milliseconds.
 /// </remarks>
@@ -29,7 +29,7 @@ public sealed partial class IdleVersionSweeper(DeployedProjects projects, Server
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // A real timer: the server's clock (options.Clock) is what versions' idle time is measured with.
+        // A real timer (tests shorten the interval); how long a version has been idle is measured on options.Clock.
         using var timer = new PeriodicTimer(options.VersionSweepInterval);
         try
         {

@@ -170,13 +170,6 @@ public abstract class SchedulingTests : IDisposable
         Assert.Contains(("quiet", 2), projects.Loaded); // the current version stays
     }
 
-    [Fact]
-    public void The_native_heap_is_trimmed_on_linux_with_glibc()
-    {
-        // The test machines run Debian (glibc): there the trim must be reachable, or the reclaim silently does less.
-        Assert.Equal(OperatingSystem.IsLinux(), IdleVersionSweeper.TrimNativeHeap());
-    }
-
     /// <summary>
     /// A target system that sees how many runs call it at once: each call to <c>/work?n=…</c> is recorded on arrival
     /// and holds for the time given to <see cref="MapOn"/>. Measured outside the server, so no clock of the server is trusted.
