@@ -17,18 +17,37 @@ wait_ready() { for _ in $(seq 1 100); do curl -sf "$@" >/dev/null 2>&1 && return
 # cores busy the tiering compiler needs more than 10 s to reach the steady state.
 WARMUP=${FERRY_BENCH_WARMUP:-15}
 # measure URL PID: also prints the server's CPU time per request (utime + stime of PID), steadier than req/s on a
-# shared machine.
+# shared machine; wrk's own CPU per request and the machine's idle share (wrk runs on the same two cores: at 30,000
+# req/s every µs per request is 3 % of the machine); and for Ferry the intake journal's durable writes in the window.
 measure() {
   wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/post.lua" "$1" >/dev/null
   steal_mark
-  local before after out
+  local before after out idle0 idle1 journal0 journal1 wrk_cpu
   before=$(awk '{print $14 + $15}' "/proc/$2/stat")
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$WORK/post.lua" "$1")
+  idle0=$(awk '/^cpu /{print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+  journal0=$(journal_writes "$1")
+  local TIMEFORMAT='%U %S'
+  wrk_cpu=$( { time wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$WORK/post.lua" "$1" > "$WORK/wrk.out"; } 2>&1 )
+  out=$(cat "$WORK/wrk.out")
   after=$(awk '{print $14 + $15}' "/proc/$2/stat")
+  idle1=$(awk '/^cpu /{print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+  journal1=$(journal_writes "$1")
   echo "$out" | grep -E "Requests/sec|Latency|Non-2xx"
-  echo "$out" | awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" \
-    '/requests in/ {printf "    server CPU per request: %.1f µs\n", ticks * 1e6 / hz / $1}'
+  echo "$out" | awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v wrk="$wrk_cpu" -v idle="$idle0 $idle1" '/requests in/ {
+    split(wrk, w, " "); split(idle, i, " ")
+    printf "    server CPU per request: %.1f µs; wrk: %.1f µs; machine idle %.1f %%\n", ticks * 1e6 / hz / $1, (w[1] + w[2]) * 1e6 / $1, 100 * (i[3] - i[1]) / (i[4] - i[2]) }'
+  if [ -n "$journal0" ] && [ -n "$journal1" ]; then
+    awk -v a="$journal0" -v b="$journal1" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[1] - x[1]
+      if (n > 0) printf "    intake journal: %d durable writes, %.1f requests and %.0f µs each (write + fsync)\n", n, (y[2] - x[2]) / n, (y[3] - x[3]) * 1e6 / n }'
+  fi
   steal_report
+}
+
+# The intake journal's durable writes so far, from /metrics: "count requests seconds" (empty for the bare endpoint).
+journal_writes() {
+  curl -s "${1%%/i/*}/metrics" 2>/dev/null | awk '
+    /^ferry_intake_journal_batch_size_count / {n = $2} /^ferry_intake_journal_batch_size_sum / {r = $2}
+    /^ferry_intake_journal_write_duration_seconds_sum / {s = $2} END { if (n != "") print n, r, s }'
 }
 
 # Requests acknowledged (journaled) but not yet stored as work orders when wrk stopped, and how long they took to store.

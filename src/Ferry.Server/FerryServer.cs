@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Ferry.Deploy;
 using Ferry.Engine;
 using Ferry.Server.Api;
@@ -183,7 +184,9 @@ public static class FerryServer
             var entries = batch.Select(i => new JournalEntry(new EnqueuedRun(TimeOrderedIds.New(now), TimeOrderedIds.New(now)),
                 i.Target.Project, i.Target.Workflow, i.Target.Trigger.Name, i.Target.Version,
                 i.Target.Retry is { } r ? new RetryPolicy(r.Attempts, r.Backoff, r.MaxBackoff) : null, now, i.Input.StateJson)).ToArray();
+            var started = Stopwatch.GetTimestamp();
             mover.Accept(entries, ct);
+            metrics.IntakeJournaled(entries.Length, Stopwatch.GetElapsedTime(started));
             return Task.FromResult<IReadOnlyList<EnqueuedRun>>(entries.Select(e => e.Ids).ToArray());
         },
         metrics,

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -449,14 +450,7 @@ public abstract class SchedulingTests : IDisposable
     public async Task Claim_latency_is_recorded_for_every_claimed_run()
     {
         await using var server = await StartAsync();
-        await server.DeployAsync(_projects.Write("timed", "", """
-              w:
-                triggers:
-                  hook: { type: webhook }
-                steps:
-                  s:
-                    code: state.ok = true;
-            """));
+        await DeployOneStepWebhookAsync(server, "timed");
         for (var i = 0; i < 3; i++) await server.WaitForRunAsync(await server.PostAsync("/i/timed/w/hook", new { }));
 
         var metrics = await server.Client.GetStringAsync("/metrics");
@@ -464,6 +458,35 @@ public abstract class SchedulingTests : IDisposable
         var count = metrics.Split('\n').Single(l => l.StartsWith("ferry_run_claim_latency_seconds_count", StringComparison.Ordinal));
         Assert.Equal("3", count.Split(' ')[^1]);
     }
+
+    [Fact]
+    public async Task Every_durable_write_of_the_intake_journal_is_timed_with_the_requests_it_covered()
+    {
+        await using var server = await StartAsync();
+        await DeployOneStepWebhookAsync(server, "journaled");
+        // One at a time: each request is acknowledged before the next is sent, so each has a durable write of its own.
+        for (var i = 0; i < 3; i++) await server.PostAsync("/i/journaled/w/hook", new { i });
+
+        var lines = (await server.Client.GetStringAsync("/metrics")).Split('\n');
+        string Value(string name) => lines.Single(l => l.StartsWith(name + " ", StringComparison.Ordinal)).Split(' ')[^1];
+
+        Assert.Equal("3", Value("ferry_intake_journal_write_duration_seconds_count"));
+        Assert.True(double.Parse(Value("ferry_intake_journal_write_duration_seconds_sum"), CultureInfo.InvariantCulture) > 0);
+        Assert.Equal("3", Value("ferry_intake_journal_batch_size_count"));
+        Assert.Equal("3", Value("ferry_intake_journal_batch_size_sum"));
+        Assert.Equal("3", Value("ferry_intake_journal_batch_size_bucket{le=\"1\"}"));
+    }
+
+    /// <summary>Deploys <paramref name="project"/>: workflow <c>w</c>, one step, webhook trigger <c>hook</c>.</summary>
+    private async Task DeployOneStepWebhookAsync(SchedulingServer server, string project) =>
+        await server.DeployAsync(_projects.Write(project, "", """
+              w:
+                triggers:
+                  hook: { type: webhook }
+                steps:
+                  s:
+                    code: state.ok = true;
+            """));
 }
 
 public sealed class SqliteSchedulingTests : SchedulingTests
