@@ -32,7 +32,7 @@ public sealed class FerryMetrics : IDisposable
     public FerryMetrics()
     {
         Meter = new Meter(MeterName);
-        _intake = Meter.CreateCounter<long>("ferry.intake.requests", "{request}", "Webhook requests by result (accepted, unauthorized, too_large, unsupported_media_type, malformed, disabled, not_found, unavailable).");
+        _intake = Meter.CreateCounter<long>("ferry.intake.requests", "{request}", "Webhook requests by result (accepted, unauthorized, too_large, unsupported_media_type, malformed, disabled, misconfigured, not_found, unavailable, cancelled).");
         _journalWrite = Meter.CreateHistogram("ferry.intake.journal.write.duration", "s",
             "Time one durable write of the intake journal took (write and fsync). Every accepted webhook's 202 waits for one; concurrent requests share one.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = JournalWriteBuckets });
