@@ -18,8 +18,6 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
 {
     private readonly ConcurrentDictionary<(string Project, int Version), CachedWorkspace> _workspaces = new();
     private readonly ConcurrentDictionary<string, (VersionRecord? Version, long At)> _current = new(StringComparer.Ordinal);
-    private long _nextSweep; // UTC ticks
-    private int _letGo;      // versions let go of since the last SweepIdleVersions
 
     /// <summary>
     /// How long a compiled version other than a project's current one stays in memory after its last use (a run, a
@@ -156,32 +154,25 @@ public sealed class DeployedProjects(FerryStore store, ServerOptions options, Wo
         var load = cached.Load.Value;
         // A failed load (database unreachable, …) is not remembered: the next run of that version tries again.
         if (load.IsFaulted || load.IsCanceled) _workspaces.TryRemove(new KeyValuePair<(string, int), CachedWorkspace>(key, cached));
-        if (now >= Volatile.Read(ref _nextSweep)) LetGoOfIdleVersions(now);
         return load.WaitAsync(ct);
     }
 
     /// <summary>
-    /// Lets go of the versions idle for <see cref="IdleVersionLifetime"/> now (<see cref="IdleVersionSweeper"/> calls it
-    /// periodically, so a server nothing runs on lets go too) and returns how many versions were let go of since the
-    /// last call, by this sweep or by the ones runs trigger.
+    /// Lets go of the versions not used for <see cref="IdleVersionLifetime"/>, except each project's current one (as
+    /// last seen), and returns how many it let go of. <see cref="IdleVersionSweeper"/> calls it on a timer, so a server
+    /// lets go whether or not anything runs. Runs still holding a dropped workspace finish with it.
     /// </summary>
     public int SweepIdleVersions()
     {
-        LetGoOfIdleVersions(options.Clock.GetUtcNow().UtcTicks);
-        return Interlocked.Exchange(ref _letGo, 0);
-    }
-
-    /// <summary>Drops the versions not used for <see cref="IdleVersionLifetime"/>, except each project's current one
-    /// (as last seen); from runs at most every 30 s. Runs still holding a dropped workspace finish with it.</summary>
-    private void LetGoOfIdleVersions(long now)
-    {
-        Volatile.Write(ref _nextSweep, now + TimeSpan.TicksPerSecond * 30);
+        var now = options.Clock.GetUtcNow().UtcTicks;
+        var letGo = 0;
         foreach (var (key, cached) in _workspaces)
         {
             if (now - Volatile.Read(ref cached.LastUsed) < IdleVersionLifetime.Ticks) continue;
             if (_current.TryGetValue(key.Project, out var current) && current.Version?.Version == key.Version) continue;
-            if (_workspaces.TryRemove(new KeyValuePair<(string, int), CachedWorkspace>(key, cached))) Interlocked.Increment(ref _letGo);
+            if (_workspaces.TryRemove(new KeyValuePair<(string, int), CachedWorkspace>(key, cached))) letGo++;
         }
+        return letGo;
     }
 
     private async Task<ProjectWorkspace> LoadAsync(string project, int version)

@@ -4,8 +4,8 @@ namespace Ferry.Server.Projects;
 
 /// <summary>
 /// Every <see cref="ServerOptions.VersionSweepInterval"/> (30 s), lets go of compiled versions idle for <see cref="DeployedProjects.IdleVersionLifetime"/>
-/// (runs do this too, but a server nothing runs on would otherwise keep every version it compiled), and when versions
-/// were let go of, gives their memory back to the system: garbage collections that unload the steps' load contexts
+/// (the only place that does, so that a server nothing runs on lets go too), and when versions were let go of, gives
+/// their memory back to the system: garbage collections that unload the steps' load contexts
 /// (each unloads in stages: a collection finds its last holder gone, a finalizer starts the unload, later collections
 /// free the loader's memory), then, on Linux with glibc, <c>malloc_trim</c>, which returns the freed native heap.
 /// </summary>

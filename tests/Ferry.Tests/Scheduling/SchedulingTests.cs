@@ -138,6 +138,7 @@ public abstract class SchedulingTests : IDisposable
 
         clock.Advance(DeployedProjects.IdleVersionLifetime + TimeSpan.FromMinutes(1));
         Assert.Equal(2, await OutputVAsync(await server.PostAsync("/i/versioned/mark/hook", new { n = 3 })));
+        await SchedulingServer.EventuallyAsync(() => Task.FromResult(projects.Loaded.Contains(("versioned", 1)) ? null : "gone"), "the sweeper to let go of version 1");
         Assert.DoesNotContain(("versioned", 1), projects.Loaded);
         Assert.Contains(("versioned", 2), projects.Loaded); // the current version stays, idle or not
 
